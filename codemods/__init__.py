@@ -1,0 +1,1 @@
+"""dfmod's built-in codemods: one module per codemod, its docstring is its documentation."""

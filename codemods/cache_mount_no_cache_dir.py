@@ -1,0 +1,189 @@
+"""A cache mount that pip or uv is told not to use.
+
+## What it finds
+A `RUN --mount=type=cache,…` whose mount serves pip's or uv's cache directory while the same
+`RUN` disables that cache: `pip install --no-cache-dir` (any spelling of pip:
+`pip3`, `python -m pip`, `/opt/venv/bin/pip`), `uv pip install --no-cache` / `-n`,
+`uv sync --no-cache`, or an inline `PIP_NO_CACHE_DIR=1` / `UV_NO_CACHE=1`. Also an
+`ENV PIP_NO_CACHE_DIR` / `ENV UV_NO_CACHE` that disables the cache for such a `RUN`, and a
+mount at root's cache (`/root/.cache/pip`) in a stage that runs pip as a non-root `USER`.
+
+A mount serves the tool when its target is the tool's cache directory or a parent of it:
+`$PIP_CACHE_DIR` / `$UV_CACHE_DIR` if set by `ENV`, else `$XDG_CACHE_HOME/pip`, else
+`~/.cache/pip` (`~/.cache/uv`) of the user the `RUN` runs as.
+
+## Why it is bad
+With `--no-cache-dir` pip neither reads nor writes its cache (uv's `--no-cache` likewise),
+so the cache mount is dead weight: every build downloads and builds every wheel again.
+Nothing fails and the image is the same — the build is only slower. (The incident that
+started this rule blamed the combination for `No module named uvicorn`; it cannot cause
+that: pip installs the same packages with or without its cache.)
+
+As a non-root `USER`, pip caches in that user's home (`/home/app/.cache/pip`), so a mount at
+`/root/.cache/pip` is never used; a cache mount is also owned by root unless `uid=` says
+otherwise, and pip then cannot write to it.
+
+## Fix
+- Safe: remove `--no-cache-dir` / `--no-cache` / `-n` or the inline variable. Cached files
+  go to the mount, which is not part of the image, so the image does not grow.
+- Unsafe (non-root user): point the mount at the user's cache directory and add `uid=`
+  (the user's uid must be known from `USER 1000` or a `useradd -u`).
+- Display-only: an `ENV PIP_NO_CACHE_DIR` also applies to every later `RUN` and to the
+  running container; dfmod reports it and leaves the decision to you.
+
+## Example
+```dockerfile
+# before
+RUN --mount=type=cache,target=/root/.cache/pip \\
+    pip install --no-cache-dir -r requirements.txt
+# after
+RUN --mount=type=cache,target=/root/.cache/pip \\
+    pip install -r requirements.txt
+```
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dfmod.codemod import Codemod, Context
+from dfmod.dockerfile import Instruction, Mount, env_pairs
+from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
+from dfmod.state import Account, account, env_before, expand, is_root, user_before
+from dfmod.tools import ToolCall, tool_call
+
+
+@dataclass(frozen=True)
+class _CacheTool:
+    label: str
+    subdirectory: str
+    cache_dir_env: str
+    no_cache_env: str
+    no_cache_flags: tuple[str, ...]
+
+
+_PIP = _CacheTool("pip", "pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", ("--no-cache-dir",))
+_UV = _CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"))
+_TOOLS = {"pip": _PIP, "uv": _UV, "uv-pip": _UV}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _cache_dir(tool: _CacheTool, env: dict[str, str], home: str) -> str:
+    if env.get(tool.cache_dir_env):
+        return posixpath.normpath(expand(env[tool.cache_dir_env], env))
+    if env.get("XDG_CACHE_HOME"):
+        return posixpath.normpath(expand(env["XDG_CACHE_HOME"], env) + "/" + tool.subdirectory)
+    return f"{home}/.cache/{tool.subdirectory}"
+
+
+def _serves(mount: Mount, directory: str) -> bool:
+    target = posixpath.normpath(mount.target or "")
+    return directory == target or directory.startswith(target.rstrip("/") + "/")
+
+
+class CacheMountNoCacheDir(Codemod):
+    id = "cache-mount-no-cache-dir"
+    summary = "A RUN cache mount serves pip/uv while the RUN disables their cache"
+    applicability = Applicability.SAFE
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        reported_env: set[int] = set()
+        reported_mounts: set[int] = set()
+        for instruction in ctx.doc.instructions:
+            mounts = [mount for mount in instruction.mounts
+                      if mount.type == "cache" and mount.target]
+            if not mounts:
+                continue
+            for script in ctx.scripts(instruction):
+                if script.has_error:
+                    continue
+                for command in script.commands:
+                    call = tool_call(command)
+                    if call is None or call.tool not in _TOOLS:
+                        continue
+                    yield from self._check_call(ctx, instruction, mounts, call,
+                                                reported_env, reported_mounts)
+
+    def _check_call(self, ctx: Context, instruction: Instruction, mounts: list[Mount],
+                    call: ToolCall, reported_env: set[int],
+                    reported_mounts: set[int]) -> Iterator[Finding]:
+        tool = _TOOLS[call.tool]
+        env = env_before(ctx.doc, instruction)
+        user = user_before(ctx.doc, instruction)
+        owner = account(ctx.doc, instruction, user)
+        directory = _cache_dir(tool, env, owner.home)
+        serving = [mount for mount in mounts if _serves(mount, directory)]
+        if not serving:
+            if not is_root(user):
+                root_dir = _cache_dir(tool, env, "/root")
+                for mount in mounts:
+                    if _serves(mount, root_dir) and mount.flag.span.start not in reported_mounts:
+                        reported_mounts.add(mount.flag.span.start)
+                        yield self._misdirected(ctx, mount, tool, owner, directory)
+            return
+        target = serving[0].target
+        for word in call.command.words[1:]:  # options may precede the subcommand
+            if word.value in tool.no_cache_flags:
+                yield self.finding(
+                    word.span,
+                    f"`{word.value}` stops {tool.label} from using its cache, so the cache "
+                    f"mount at {target} is dead weight: every build downloads again",
+                    Fix((remove_word(ctx.doc.text, word.span, ctx.doc.escape),),
+                        Applicability.SAFE, f"Remove `{word.value}`"),
+                )
+        for assignment in call.command.assignments:
+            name, _, value = assignment.raw.partition("=")
+            if name == tool.no_cache_env and value.strip("'\"").lower() not in _FALSE:
+                yield self.finding(
+                    assignment.span,
+                    f"`{name}` disables {tool.label}'s cache, so the cache mount at {target} "
+                    "is dead weight: every build downloads again",
+                    Fix((remove_word(ctx.doc.text, assignment.span, ctx.doc.escape),),
+                        Applicability.SAFE, f"Remove `{assignment.raw}`"),
+                )
+        value = env.get(tool.no_cache_env)
+        if value is not None and value.lower() not in _FALSE:
+            source = self._env_source(ctx, instruction, tool.no_cache_env)
+            if source is not None and source.start not in reported_env:
+                reported_env.add(source.start)
+                yield self.finding(
+                    source,
+                    f"`ENV {tool.no_cache_env}` disables {tool.label}'s cache for the RUN at "
+                    f"line {instruction.start_line}, whose cache mount at {target} is then "
+                    "dead weight; it also applies to later RUNs and the running container",
+                )
+
+    def _env_source(self, ctx: Context, instruction: Instruction, name: str):  # noqa: ANN202
+        found = None
+        for item in ctx.doc.instructions:
+            if item is instruction:
+                break
+            if item.keyword == "ENV":
+                for pair in env_pairs(item):
+                    if pair.name == name:
+                        found = pair.name_span
+        return found
+
+    def _misdirected(self, ctx: Context, mount: Mount, tool: _CacheTool, owner: Account,
+                     directory: str) -> Finding:
+        message = (f"this RUN runs {tool.label} as user `{owner.name}`, whose cache is "
+                   f"{directory}: the cache mount at {mount.target} is never used")
+        target_field = mount.get("target", "dst", "destination")
+        exact = mount.flag.value_span is not None and len(mount.flag.value_span) == len(
+            mount.flag.value or "")
+        if owner.uid is None or target_field is None or not exact:
+            return self.finding(mount.flag.span, message + " (point it at the user's cache "
+                                "directory and set `uid=`)")
+        edits = [Edit(target_field.span.start, target_field.span.end,
+                      f"{target_field.key}={directory}")]
+        uid_field = mount.get("uid")
+        if uid_field is None:
+            end = mount.fields[-1].span.end
+            edits.append(Edit(end, end, f",uid={owner.uid}"))
+        elif uid_field.value != str(owner.uid):
+            edits.append(Edit(uid_field.span.start, uid_field.span.end, f"uid={owner.uid}"))
+        return self.finding(mount.flag.span, message, Fix(
+            tuple(edits), Applicability.UNSAFE,
+            f"Mount the cache at {directory} with uid={owner.uid}"))

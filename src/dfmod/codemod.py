@@ -1,0 +1,70 @@
+"""What a codemod is, and the context it works in.
+
+A codemod is a class with an id, a one-line summary, the applicability of its fix and a
+`check` method that yields `Finding`s for one document. Its module docstring is its
+documentation (what it finds, why that is bad, the fix, an example), shown by
+`dfmod explain ID`. Codemods share everything else through the engine: spans, the shell
+model and the edit helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from dfmod.dockerfile import Dockerfile, Instruction
+from dfmod.edits import Applicability, Finding
+from dfmod.shell import ShellScript, run_scripts
+
+
+class Context:
+    """One document under check, with cached shell scripts and access to its build context."""
+
+    def __init__(self, doc: Dockerfile, options: dict[str, dict[str, Any]] | None = None) -> None:
+        self.doc = doc
+        self.options = options or {}
+        self._scripts: dict[int, list[ShellScript]] = {}
+
+    def scripts(self, instruction: Instruction) -> list[ShellScript]:
+        """The shell programs of a RUN (see `dfmod.shell.run_scripts`), parsed once."""
+        cached = self._scripts.get(instruction.index)
+        if cached is None:
+            cached = run_scripts(self.doc, instruction)
+            self._scripts[instruction.index] = cached
+        return cached
+
+    @property
+    def directory(self) -> str:
+        """The Dockerfile's directory, taken as its build context."""
+        return os.path.dirname(os.path.abspath(self.doc.path))
+
+    def text(self, offset_start: int, offset_end: int) -> str:
+        return self.doc.text[offset_start:offset_end]
+
+
+class Codemod:
+    """Base class of every codemod; subclasses set the class attributes and `check`."""
+
+    id: ClassVar[str]
+    summary: ClassVar[str]
+    applicability: ClassVar[Applicability]
+    default_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        unknown = set(options or {}) - set(self.default_options)
+        if unknown:
+            raise ValueError(f"unknown option(s) for {self.id}: {', '.join(sorted(unknown))}")
+        self.options = {**self.default_options, **(options or {})}
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, span: Any, message: str, fix: Any = None) -> Finding:
+        return Finding(self.id, span, message, fix)
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The codemod's module docstring: its user-facing documentation."""
+        return (sys.modules[cls.__module__].__doc__ or "").strip()

@@ -1,0 +1,52 @@
+"""Which files a run covers: paths given, and Dockerfiles found under directories."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+
+from dfmod.source import InputError
+
+DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile",
+                       "Containerfile", "Containerfile.*")
+SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv",
+                                 "__pycache__", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
+                                 ".pytest_cache", "site-packages"})
+
+
+def is_dockerfile_name(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in DOCKERFILE_PATTERNS)
+
+
+def discover(paths: list[str]) -> list[str]:
+    """Files to process, each once, in a stable order.
+
+    A file named on the command line is always taken; directories are walked for
+    Dockerfiles, skipping VCS folders, `node_modules` and virtualenvs. A path that does
+    not exist raises `InputError`.
+    """
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
+    for path in paths:
+        if os.path.isdir(path):
+            for root, directories, files in os.walk(path):
+                directories[:] = sorted(
+                    name for name in directories
+                    if name not in SKIPPED_DIRECTORIES
+                    and not os.path.exists(os.path.join(root, name, "pyvenv.cfg"))
+                )
+                for name in sorted(files):
+                    if is_dockerfile_name(name):
+                        add(os.path.join(root, name))
+        elif os.path.lexists(path):
+            add(path)
+        else:
+            raise InputError(path, "no such file or directory")
+    return found

@@ -1,0 +1,370 @@
+"""The shell model of a `RUN`: chains, commands and words, with spans in the file.
+
+tree-sitter-bash parses the shell text Docker actually hands to `/bin/sh -c` (continuations
+joined, inner comment lines dropped — see `dfmod.text.MappedText`) in microseconds and
+tolerates every bash construct. This module flattens its tree into what codemods reason
+about: a `Chain` of elements joined by `&&`, `||`, `;`, `&` or newlines, where an element is
+a simple `Command`, a pipeline or a compound (group, subshell, if, loop…) with chains of its
+own. One quirk is normalised here: tree-sitter attaches a trailing redirect to the whole
+`&&` list before it (`a && b 2>/dev/null` → `(a && b) 2>/dev/null`), whereas the shell
+binds it to `b`; the redirect is re-attached to the last element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dfmod.text import MappedText, Span
+
+if TYPE_CHECKING:
+    from dfmod.dockerfile import Dockerfile, Instruction
+
+_PARSER: Any = None
+
+_SEPARATORS = {"&&", "||", ";", "&", ";;"}
+_BLOCK_SKIP = {"{", "}", "(", ")", "do", "done", "then", "fi", "else", "elif", "comment",
+               "in", "esac", "if", "while", "until", "for", "case", "!"}
+_COMPOUND_TYPES = {"if_statement", "for_statement", "c_style_for_statement", "while_statement",
+                   "case_statement", "function_definition", "negated_command", "test_command"}
+_POSIX_SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox", "mksh"}
+
+
+def _parser() -> Any:
+    """tree-sitter is imported on first use so that `dfmod --help` stays instant."""
+    global _PARSER
+    if _PARSER is None:
+        import tree_sitter
+        import tree_sitter_bash
+
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    return _PARSER
+
+
+@dataclass(eq=False)
+class ShellWord:
+    """A shell word: `raw` as written, `value` unquoted (None if it expands at run time)."""
+
+    raw: str
+    value: str | None
+    span: Span
+
+
+@dataclass(eq=False)
+class Command:
+    """A simple command: `PIP_NO_CACHE_DIR=1 pip install x 2>/dev/null`."""
+
+    words: list[ShellWord]
+    assignments: list[ShellWord]
+    redirects: list[ShellWord]
+    span: Span
+
+    @property
+    def name(self) -> str | None:
+        return self.words[0].value if self.words else None
+
+    @property
+    def argv(self) -> list[str | None]:
+        return [word.value for word in self.words]
+
+
+@dataclass(eq=False)
+class Element:
+    """One item of a chain: a command, a pipeline, or a compound with inner chains."""
+
+    kind: str  # "command", "pipeline", "group", "subshell", or the compound's node type
+    span: Span
+    commands: list[Command]  # every simple command inside, in order
+    command: Command | None = None  # set when kind == "command"
+    chains: list[Chain] = field(default_factory=list)
+    chain: Chain | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    text: str  # "&&", "||", ";", "&" or "\n"
+    span: Span
+
+
+@dataclass(eq=False)
+class Chain:
+    """Elements joined by operators; `operators[i]` sits between elements i and i+1."""
+
+    elements: list[Element]
+    operators: list[Operator]
+
+    def and_or_lists(self) -> list[tuple[int, int]]:
+        """Index ranges `[first, last]` of the and-or lists (split at `;`, `&`, newline)."""
+        ranges: list[tuple[int, int]] = []
+        first = 0
+        for index, operator in enumerate(self.operators):
+            if operator.text not in ("&&", "||"):
+                ranges.append((first, index))
+                first = index + 1
+        if self.elements:
+            ranges.append((first, len(self.elements) - 1))
+        return ranges
+
+
+@dataclass(eq=False)
+class ShellScript:
+    """A parsed shell program and where it lives in the Dockerfile."""
+
+    source: MappedText
+    chain: Chain
+    chains: list[Chain]
+    commands: list[Command]
+    has_error: bool
+    is_heredoc_body: bool
+
+
+def parse_shell(source: MappedText, is_heredoc_body: bool = False) -> ShellScript:
+    """Parse `source` as shell. Carriage returns are read as blanks (same offsets)."""
+    data = source.text.replace("\r", " ").encode("utf-8")
+    tree = _parser().parse(data)
+    builder = _Builder(source, data)
+    chain = builder.block(tree.root_node.children)
+    return ShellScript(source, chain, builder.chains, builder.commands,
+                       tree.root_node.has_error, is_heredoc_body)
+
+
+class _Builder:
+    def __init__(self, source: MappedText, data: bytes) -> None:
+        self.source = source
+        self.data = data
+        self.chains: list[Chain] = []
+        self.commands: list[Command] = []
+        if len(data) == len(source.text):
+            self.char_of = None
+        else:
+            self.char_of = _byte_to_char_table(source.text)
+
+    def span(self, node: Any) -> Span:
+        start, end = node.start_byte, node.end_byte
+        if self.char_of is not None:
+            start, end = self.char_of[start], self.char_of[end]
+        return self.source.span(start, end)
+
+    def raw(self, node: Any) -> str:
+        return self.data[node.start_byte:node.end_byte].decode("utf-8")
+
+    def word(self, node: Any) -> ShellWord:
+        return ShellWord(self.raw(node), _word_value(node, self.raw), self.span(node))
+
+    # -- blocks and statements ------------------------------------------------------
+    def block(self, children: list[Any]) -> Chain:
+        chain = Chain([], [])
+        self.chains.append(chain)
+        pending: Operator | None = None
+        for child in children:
+            kind = child.type
+            if kind in _SEPARATORS:
+                pending = Operator(kind, self.span(child))
+            elif kind in _BLOCK_SKIP or kind == "heredoc_body":
+                continue
+            elif child.is_named:
+                if chain.elements and pending is None:
+                    gap = Span(chain.elements[-1].span.end, self.span(child).start)
+                    pending = Operator("\n", gap)
+                if pending is not None and chain.elements:
+                    chain.operators.append(pending)
+                pending = None
+                self.statement(child, chain)
+        for index, element in enumerate(chain.elements):
+            element.chain = chain
+            element.index = index
+        return chain
+
+    def statement(self, node: Any, chain: Chain) -> None:
+        kind = node.type
+        if kind == "list":
+            left, operator, right = node.children[0], node.children[1], node.children[2]
+            self.statement(left, chain)
+            chain.operators.append(Operator(operator.type, self.span(operator)))
+            self.statement(right, chain)
+        elif kind == "redirected_statement":
+            body = node.child_by_field_name("body")
+            redirects = [self.word(child) for child in node.children
+                         if child.type.endswith("redirect")]
+            if body is None:
+                element = Element("command", self.span(node), [])
+                command = Command([], [], redirects, self.span(node))
+                element.command = command
+                element.commands.append(command)
+                self.commands.append(command)
+                chain.elements.append(element)
+                return
+            self.statement(body, chain)
+            last = chain.elements[-1]
+            end = max(redirect.span.end for redirect in redirects) if redirects else last.span.end
+            last.span = Span(last.span.start, max(end, last.span.end))
+            if last.command is not None:
+                last.command.redirects.extend(redirects)
+                last.command.span = last.span
+        else:
+            chain.elements.append(self.element(node))
+
+    def element(self, node: Any) -> Element:
+        kind = node.type
+        span = self.span(node)
+        if kind in ("command", "variable_assignment", "variable_assignments",
+                    "declaration_command", "unset_command"):
+            command = self.command(node)
+            return Element("command", span, [command], command=command)
+        start = len(self.commands)
+        if kind == "pipeline":
+            inner = Chain([], [])
+            for child in node.children:
+                if child.type in ("|", "|&"):
+                    inner.operators.append(Operator(child.type, self.span(child)))
+                elif child.is_named:
+                    self.statement(child, inner)
+            return Element("pipeline", span, self.commands[start:], chains=[inner])
+        if kind == "subshell":
+            chains = [self.block(node.children)]
+            return Element("subshell", span, self.commands[start:], chains=chains)
+        if kind == "compound_statement":
+            chains = [self.block(node.children)]
+            return Element("group", span, self.commands[start:], chains=chains)
+        chains = self.nested_blocks(node)
+        return Element(kind, span, self.commands[start:], chains=chains)
+
+    def nested_blocks(self, node: Any) -> list[Chain]:
+        """Chains inside if/for/while/case/functions: each body becomes its own chain."""
+        chains: list[Chain] = []
+        statements = [child for child in node.children
+                      if child.is_named and child.type not in _BLOCK_SKIP
+                      and child.type not in ("variable_name", "word", "heredoc_body")]
+        for child in statements:
+            if child.type in ("do_group", "compound_statement", "subshell", "else_clause",
+                              "elif_clause", "case_item"):
+                chains.append(self.block(child.children))
+            elif child.type in _COMPOUND_TYPES or child.type in (
+                    "command", "list", "pipeline", "redirected_statement"):
+                chains.append(self.block([child]))
+        return chains
+
+    def command(self, node: Any) -> Command:
+        words: list[ShellWord] = []
+        assignments: list[ShellWord] = []
+        redirects: list[ShellWord] = []
+        if node.type in ("variable_assignment",):
+            assignments.append(self.word(node))
+        else:
+            for child in node.children:
+                kind = child.type
+                if kind in ("variable_assignment", "variable_assignments"):
+                    assignments.append(self.word(child))
+                elif kind.endswith("redirect"):
+                    redirects.append(self.word(child))
+                elif kind == "command_name":
+                    words.append(self.word(child.children[0] if child.children else child))
+                elif child.is_named and kind != "comment":
+                    words.append(self.word(child))
+                elif kind in ("export", "declare", "local", "readonly", "typeset", "unset",
+                              "unsetenv"):
+                    words.append(self.word(child))
+        command = Command(words, assignments, redirects, self.span(node))
+        self.commands.append(command)
+        return command
+
+
+def _byte_to_char_table(text: str) -> list[int]:
+    table: list[int] = []
+    for index, char in enumerate(text):
+        table.extend([index] * len(char.encode("utf-8")))
+    table.append(len(text))
+    return table
+
+
+def _word_value(node: Any, raw: Any) -> str | None:
+    """The word's value after quote removal, or None if it depends on run-time expansion."""
+    kind = node.type
+    if kind == "word" or kind == "number":
+        text = raw(node)
+        if "\\" not in text:
+            return text
+        out: list[str] = []
+        index = 0
+        while index < len(text):
+            if text[index] == "\\" and index + 1 < len(text):
+                index += 1
+            out.append(text[index])
+            index += 1
+        return "".join(out)
+    if kind == "raw_string":
+        return raw(node)[1:-1]
+    if kind == "string":
+        parts: list[str] = []
+        for child in node.children:
+            if child.type == '"':
+                continue
+            if child.type != "string_content":
+                return None
+            text = raw(child)
+            for escaped in ('\\"', "\\\\", "\\$", "\\`"):
+                text = text.replace(escaped, escaped[1])
+            parts.append(text)
+        return "".join(parts)
+    if kind == "concatenation":
+        values = [_word_value(child, raw) for child in node.children]
+        if any(value is None for value in values):
+            return None
+        return "".join(value for value in values if value is not None)
+    if kind == "variable_assignment":
+        return raw(node)
+    return None
+
+
+def is_posix_shell(shell_argv: list[str] | None) -> bool:
+    """Whether a stage's `SHELL` (None = default `/bin/sh -c`) is one dfmod can model."""
+    if not shell_argv:
+        return True
+    return shell_argv[0].rsplit("/", 1)[-1].lower() in _POSIX_SHELLS
+
+
+def run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
+    """The shell programs a `RUN` executes, as BuildKit's `dispatchRun` builds them.
+
+    - shell form: the instruction's joined command line;
+    - `RUN <<EOF` (the heredoc alone): the heredoc body is the script, unless it starts
+      with `#!` naming a non-POSIX interpreter;
+    - `RUN cmd <<EOF …`: the command line plus the heredoc, exactly as the shell reads it.
+    Exec form and stages whose `SHELL` is not a POSIX shell have no script.
+    """
+    if instruction.keyword != "RUN" or instruction.json_args is not None:
+        return []
+    if not is_posix_shell(stage_shell(instruction)):
+        return []
+    command = instruction.args
+    if not instruction.heredocs:
+        return [parse_shell(command)]
+    first = instruction.heredocs[0]
+    stripped = command.text.strip()
+    if len(instruction.heredocs) == 1 and stripped == doc.text[first.word_span.start:first.word_span.end]:
+        body = doc.text[first.body.start:first.body.end]
+        if body.startswith("#!"):
+            interpreter = body[2:body.find("\n")].strip().split()
+            names = [part.rsplit("/", 1)[-1] for part in interpreter[:2]]
+            if not any(name in _POSIX_SHELLS for name in names):
+                return []
+        return [parse_shell(MappedText.verbatim(doc.text, first.body.start, first.body.end), True)]
+    last = instruction.heredocs[-1]
+    line_end = command.offset(len(command.text))
+    tail = MappedText.verbatim(doc.text, line_end, last.terminator.end)
+    return [parse_shell(command + tail)]
+
+
+def stage_shell(instruction: Instruction) -> list[str] | None:
+    """The `SHELL` in force for an instruction (None: the default `/bin/sh -c`)."""
+    stage = instruction.stage
+    if stage is None:
+        return None
+    shell: list[str] | None = None
+    for item in stage.instructions:
+        if item is instruction:
+            break
+        if item.keyword == "SHELL":
+            shell = item.json_args
+    return shell

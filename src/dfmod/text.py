@@ -1,0 +1,90 @@
+"""Spans and mapped text: the bridge between what a tool sees and the bytes of the file.
+
+Docker joins continuation lines and drops comment lines inside them before the shell ever
+sees a `RUN`; BuildKit's own parsers see that joined text too. dfmod parses the joined
+text (a `MappedText`) and keeps, for every character, its offset in the original file, so
+every node found there can be edited in place without re-printing anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range `[start, end)` in a document's original text."""
+
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def contains(self, other: Span) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+
+class MappedText:
+    """A string whose every character knows its offset in the original document."""
+
+    __slots__ = ("base", "offsets", "text")
+
+    def __init__(self, text: str, offsets: list[int], base: int) -> None:
+        self.text = text
+        self.offsets = offsets
+        self.base = base  # where an empty text sits in the original
+
+    @classmethod
+    def verbatim(cls, source: str, start: int, end: int) -> MappedText:
+        """The original text `source[start:end]`, mapped one to one."""
+        return cls(source[start:end], list(range(start, end)), start)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def offset(self, index: int) -> int:
+        """Original offset of the character at `index` (or just after the last one)."""
+        if index < len(self.offsets):
+            return self.offsets[index]
+        return self.offsets[-1] + 1 if self.offsets else self.base
+
+    def span(self, start: int, end: int) -> Span:
+        """Original span covering the mapped characters `[start, end)`."""
+        if end <= start:
+            position = self.offset(start)
+            return Span(position, position)
+        return Span(self.offsets[start], self.offsets[end - 1] + 1)
+
+    def slice(self, start: int, end: int | None = None) -> MappedText:
+        end = len(self.text) if end is None else end
+        return MappedText(self.text[start:end], self.offsets[start:end], self.offset(start))
+
+    def lstrip(self) -> MappedText:
+        stripped = self.text.lstrip(" \t\r\n\v\f")
+        return self.slice(len(self.text) - len(stripped))
+
+    def __add__(self, other: MappedText) -> MappedText:
+        return MappedText(self.text + other.text, self.offsets + other.offsets, self.base)
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line of `text` begins (line 1 at index 0)."""
+    starts = [0]
+    find = text.find
+    index = find("\n")
+    while index >= 0:
+        starts.append(index + 1)
+        index = find("\n", index + 1)
+    return starts
+
+
+def line_start(text: str, offset: int) -> int:
+    """Offset of the start of the line holding `offset`."""
+    return text.rfind("\n", 0, offset) + 1
+
+
+def line_end(text: str, offset: int) -> int:
+    """Offset just past the newline ending the line holding `offset` (or len(text))."""
+    index = text.find("\n", offset)
+    return len(text) if index < 0 else index + 1

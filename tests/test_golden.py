@@ -1,0 +1,93 @@
+"""Golden tests: every `golden/<codemod>/<case>/` is fixed and compared byte for byte.
+
+A case holds `input/` (a build context with one or more Dockerfiles, and any files the
+codemod reads such as requirements.txt), `expected/` (the Dockerfiles after
+`dfmod apply --fix`), and optionally `options.toml`:
+
+    unsafe-fixes = true        # apply unsafe fixes too
+    instruction-delta = 1      # the fix adds (or removes) instructions
+    [options]                  # options of the codemod under test
+    style = "scoped"
+
+Each case also proves: applying the fixes again changes nothing; the input and output
+parse with BuildKit's parser on the same line ranges as dfmod's lexer, with the expected
+instruction count. `pytest --update-golden` rewrites `expected/` from the code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from dfmod.discovery import is_dockerfile_name
+from dfmod.dockerfile import Dockerfile
+from dfmod.engine import Settings, fix
+from dfmod.registry import all_codemods
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+CASES = sorted(path for path in GOLDEN.glob("*/*") if (path / "input").is_dir())
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+def _options(case: Path) -> dict:
+    file = case / "options.toml"
+    return tomllib.loads(file.read_text()) if file.exists() else {}
+
+
+def _settings(case: Path) -> Settings:
+    rule = case.parent.name
+    options = _options(case)
+    return Settings([all_codemods()[rule]], unsafe_fixes=options.get("unsafe-fixes", False),
+                    options={rule: options.get("options", {})})
+
+
+def _dockerfiles(case: Path) -> list[Path]:
+    return sorted(path for path in (case / "input").rglob("*") if is_dockerfile_name(path.name))
+
+
+def test_every_codemod_has_golden_cases() -> None:
+    for rule in all_codemods():
+        assert (GOLDEN / rule).is_dir(), f"golden/{rule}/ is missing"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_golden(case: Path, update_golden: bool) -> None:
+    settings = _settings(case)
+    delta = _options(case).get("instruction-delta", 0)
+    files = _dockerfiles(case)
+    assert files, f"{case}/input holds no Dockerfile"
+    for source in files:
+        relative = source.relative_to(case / "input")
+        expected_path = case / "expected" / relative
+        before = _read(source)
+        outcome = fix(Dockerfile(before, os.fspath(source)), settings)
+        if update_golden:
+            expected_path.parent.mkdir(parents=True, exist_ok=True)
+            expected_path.write_bytes(outcome.text.encode("utf-8"))
+        expected = _read(expected_path)
+        assert outcome.text == expected
+        again = fix(Dockerfile(expected, os.fspath(source)), settings)
+        assert again.text == expected, "fixing twice changed the file again"
+        assert not again.applied
+        assert_agrees_with_buildkit(before)
+        assert_agrees_with_buildkit(expected)
+        assert len(buildkit_ranges(expected)) == len(buildkit_ranges(before)) + delta
+
+
+def test_no_stale_expected_dirs() -> None:
+    for case in GOLDEN.glob("*/*"):
+        if case.is_dir():
+            assert (case / "input").is_dir(), f"{case} has no input/"
+            assert (case / "expected").is_dir(), f"{case} has no expected/"
