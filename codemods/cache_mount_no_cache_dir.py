@@ -155,7 +155,7 @@ class CacheMountNoCacheDir(Codemod):
                     "dead weight; it also applies to later RUNs and the running container",
                 )
 
-    def _env_source(self, ctx: Context, instruction: Instruction, name: str):  # noqa: ANN202
+    def _env_source(self, ctx: Context, instruction: Instruction, name: str):
         found = None
         for item in ctx.doc.instructions:
             if item is instruction:

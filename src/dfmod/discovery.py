@@ -23,7 +23,8 @@ def discover(paths: list[str]) -> list[str]:
 
     A file named on the command line is always taken; directories are walked for
     Dockerfiles, skipping VCS folders, `node_modules` and virtualenvs. A path that does
-    not exist raises `InputError`.
+    not exist, or a directory named like a Dockerfile (surely a mistake), raises
+    `InputError`.
     """
     found: list[str] = []
     seen: set[str] = set()
@@ -35,6 +36,9 @@ def discover(paths: list[str]) -> list[str]:
             found.append(path)
 
     for path in paths:
+        if os.path.isdir(path) and os.path.basename(os.path.normpath(path)) in (
+                "Dockerfile", "Containerfile"):
+            raise InputError(path, "is a directory")
         if os.path.isdir(path):
             for root, directories, files in os.walk(path):
                 directories[:] = sorted(

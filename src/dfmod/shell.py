@@ -27,6 +27,7 @@ _BLOCK_SKIP = {"{", "}", "(", ")", "do", "done", "then", "fi", "else", "elif", "
                "in", "esac", "if", "while", "until", "for", "case", "!"}
 _COMPOUND_TYPES = {"if_statement", "for_statement", "c_style_for_statement", "while_statement",
                    "case_statement", "function_definition", "negated_command", "test_command"}
+_DECLARATION_KEYWORDS = {"export", "declare", "local", "readonly", "typeset", "unset", "unsetenv"}
 _POSIX_SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox", "mksh"}
 
 
@@ -260,10 +261,7 @@ class _Builder:
                     redirects.append(self.word(child))
                 elif kind == "command_name":
                     words.append(self.word(child.children[0] if child.children else child))
-                elif child.is_named and kind != "comment":
-                    words.append(self.word(child))
-                elif kind in ("export", "declare", "local", "readonly", "typeset", "unset",
-                              "unsetenv"):
+                elif (child.is_named and kind != "comment") or kind in _DECLARATION_KEYWORDS:
                     words.append(self.word(child))
         command = Command(words, assignments, redirects, self.span(node))
         self.commands.append(command)

@@ -1,0 +1,7 @@
+"""`python -m dfmod` runs the CLI."""
+
+import sys
+
+from dfmod.cli import main
+
+sys.exit(main())
