@@ -25,6 +25,7 @@ _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 _COMMAND_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+_JSON_DECODER = json.JSONDecoder()
 _JSON_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 
 
@@ -134,16 +135,7 @@ class Instruction:
         """The exec-form arguments, or None in shell form."""
         if self.keyword not in _JSON_INSTRUCTIONS:
             return None
-        text = self.args.text.lstrip(_GO_SPACE)
-        if not text.startswith("["):
-            return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return None
-        return value
+        return _json_array(self.args.text)
 
     @cached_property
     def mounts(self) -> tuple[Mount, ...]:
@@ -158,7 +150,10 @@ class Instruction:
     @cached_property
     def words(self) -> tuple[Word, ...]:
         """The arguments split as BuildKit splits them (quotes removed in `value`)."""
-        return tuple(_split_words(self.args))
+        try:
+            return tuple(_split_words(self.args))
+        except _UnterminatedQuote:
+            return ()
 
     @property
     def arg_text(self) -> str:
@@ -356,7 +351,11 @@ class _Lexer:
             inner = _COMMAND_SPLIT.split(args.text.strip(_GO_SPACE) + " ", maxsplit=1)[0].upper()
         end = content_end
         if inner in _HEREDOC_INSTRUCTIONS and "<<" in line and not _is_json(args.text):
-            for word in _split_words(logical):
+            try:
+                words = _split_words(logical)
+            except _UnterminatedQuote:
+                words = []  # BuildKit ignores the lexer's error: no heredocs on this line
+            for word in words:
                 found = _heredoc_word(word)
                 if found is None:
                     continue
@@ -394,15 +393,23 @@ class _Lexer:
         return last_line
 
 
-def _is_json(args: str) -> bool:
+def _json_array(args: str) -> list[str] | None:
+    """BuildKit's `parseJSON`: the first JSON value (trailing text is ignored, as Go's
+    `json.Decoder.Decode` does) if it is an array of strings."""
     text = args.lstrip(_GO_SPACE)
     if not text.startswith("["):
-        return False
+        return None
     try:
-        value = json.loads(text)
+        value, _ = _JSON_DECODER.raw_decode(text)
     except ValueError:
-        return False
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return None
+    return value
+
+
+def _is_json(args: str) -> bool:
+    return _json_array(args) is not None
 
 
 def _heredoc_word(word: Word) -> tuple[str, bool, bool, int | None] | None:
@@ -421,13 +428,21 @@ def _heredoc_word(word: Word) -> tuple[str, bool, bool, int | None] | None:
 
 
 def _split_plain(text: str) -> list[str]:
-    return [word.value for word in _split_words(MappedText(text, list(range(len(text))), 0))]
+    try:
+        return [word.value for word in _split_words(MappedText(text, list(range(len(text))), 0))]
+    except _UnterminatedQuote:
+        return []
+
+
+class _UnterminatedQuote(Exception):
+    """A quote opened and never closed: BuildKit's word lexer fails on the line."""
 
 
 def _split_words(text: MappedText) -> list[Word]:
     """Split like BuildKit's shell lexer: whitespace outside quotes, backslash escapes.
 
-    `value` has quotes and escapes removed; `raw` keeps the original characters.
+    `value` has quotes and escapes removed; `raw` keeps the original characters. An
+    unterminated quote raises `_UnterminatedQuote`.
     """
     source = text.text
     words: list[Word] = []
@@ -466,6 +481,8 @@ def _split_words(text: MappedText) -> list[Word]:
             else:
                 value.append(char)
             index += 1
+        if quote:
+            raise _UnterminatedQuote
         words.append(Word(source[start:index], "".join(value), text.span(start, index)))
     return words
 

@@ -1,0 +1,242 @@
+"""What BuildKit knows at an instruction: expanded environment, WORKDIR, the command a stage runs.
+
+`dfmod.state.env_before` gives raw `ENV` values; several codemods need the values the way
+BuildKit expands them (`ENV PATH=/opt/venv/bin:$PATH` is a list of directories, not the
+text `/opt/venv/bin:$PATH`), the working directory that a relative path in a `RUN` or
+`COPY` is resolved against, and the names that are defined at all.
+
+BuildKit's semantics, as implemented here:
+
+- Words of `ENV`, `ARG`, `WORKDIR`, `COPY`… are expanded with the stage's environment: the
+  base image's config env plus `ENV`/`ARG` seen so far (frontend/dockerfile/dockerfile2llb
+  `dispatch` → `shlex.ProcessWord(word, getEnv(d.state))`). An unset name expands to the
+  empty string (frontend/dockerfile/shell/lex.go `processDollar`).
+- `PATH` is always defined: if the base image's config has none, BuildKit adds the default
+  `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` ("make sure that PATH is
+  always set" in `toDispatchState`). `HOME` is *not* in that environment: a `RUN` gets it at
+  run time from `/etc/passwd`, but `ENV X=$HOME/…` expands it to the empty string unless an
+  `ENV HOME` (or the base image's config) sets it.
+- `${X:+word}`, `${X:-word}`, `${X+word}`, `${X-word}` behave as in POSIX sh (lex.go).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from dfmod.dockerfile import Dockerfile, Instruction, Stage, env_pairs
+from dfmod.state import _instructions_before
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Variables that common base images set in their image config (so `$X` is defined at build
+# time), read from the images' published Dockerfiles / `docker history`. Keyed by the image
+# repository's last path component, so mirrors (`registry.example/library/python`) match.
+# Deliberately small: a name missing here is only reported as "not known to be set".
+BASE_IMAGE_ENV: dict[str, frozenset[str]] = {
+    # docker-library/python: PATH, LANG (until 3.12), GPG_KEY (until 3.13), PYTHON_VERSION,
+    # PYTHON_SHA256 (since 2024), PYTHON_PIP_VERSION / PYTHON_GET_PIP_* (older tags).
+    # Not PYTHONPATH, not HOME.
+    "python": frozenset({"PATH", "LANG", "GPG_KEY", "PYTHON_VERSION", "PYTHON_SHA256",
+                         "PYTHON_PIP_VERSION", "PYTHON_SETUPTOOLS_VERSION",
+                         "PYTHON_GET_PIP_URL", "PYTHON_GET_PIP_SHA256"}),
+    # nvidia/cuda base images set the driver library path and the CUDA version.
+    "cuda": frozenset({"PATH", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES",
+                       "NVIDIA_DRIVER_CAPABILITIES", "CUDA_VERSION"}),
+    "node": frozenset({"PATH", "NODE_VERSION", "YARN_VERSION"}),
+    "golang": frozenset({"PATH", "GOLANG_VERSION", "GOTOOLCHAIN", "GOPATH"}),
+}
+
+
+def lineage_before(doc: Dockerfile, instruction: Instruction) -> list[Instruction]:
+    """Instructions before `instruction` in its stage and the stages it is built FROM."""
+    return _instructions_before(doc, instruction)
+
+
+def root_stage(doc: Dockerfile, stage: Stage) -> Stage:
+    """The first stage of `stage`'s lineage: the one built FROM an external image."""
+    seen = {stage.index}
+    while True:
+        parent = doc.stage_named(stage.base)
+        if parent is None or parent.index in seen or parent.index >= stage.index:
+            return stage
+        seen.add(parent.index)
+        stage = parent
+
+
+def image_repository(reference: str) -> str:
+    """`docker.io/library/python:3.12-slim@sha256:…` → `python`."""
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0].lower()
+
+
+def base_image_env(doc: Dockerfile, stage: Stage) -> frozenset[str] | None:
+    """Names the external base image of `stage` is known to set; None if not in the table."""
+    return BASE_IMAGE_ENV.get(image_repository(root_stage(doc, stage).base))
+
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE = re.compile(rf"\$(?:\{{({_NAME})\}}|({_NAME}))")
+_MODIFIER = re.compile(rf"\$\{{({_NAME})(:?)([-+])")
+
+
+def expand(value: str, env: dict[str, str]) -> str | None:
+    """Expand `$X`, `${X}`, `${X:+w}`, `${X:-w}`, `${X+w}`, `${X-w}` as BuildKit does.
+
+    `value` is already unquoted. Returns None for anything else (`${X%…}`, nested braces
+    that do not close, a command substitution): callers must then not guess.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char != "$":
+            out.append(char)
+            index += 1
+            continue
+        simple = _SIMPLE.match(value, index)
+        if simple:
+            out.append(env.get(simple.group(1) or simple.group(2), ""))
+            index = simple.end()
+            continue
+        modifier = _MODIFIER.match(value, index)
+        if modifier:
+            depth = 1
+            end = modifier.end()
+            while end < len(value) and depth:
+                if value[end] == "{":
+                    depth += 1
+                elif value[end] == "}":
+                    depth -= 1
+                end += 1
+            if depth:
+                return None
+            word = expand(value[modifier.end():end - 1], env)
+            if word is None:
+                return None
+            name, colon, kind = modifier.groups()
+            current = env.get(name)
+            present = current is not None and (not colon or current != "")
+            if kind == "+":
+                out.append(word if present else "")
+            else:
+                out.append(current if present and current is not None else word)
+            index = end
+            continue
+        if value[index + 1:index + 2] in ("", " ", "/", ":"):
+            out.append("$")
+            index += 1
+            continue
+        return None
+    return "".join(out)
+
+
+def env_at(doc: Dockerfile, instruction: Instruction) -> dict[str, str | None]:
+    """The environment BuildKit expands `instruction`'s words with (values expanded).
+
+    A value is None where dfmod cannot expand it. `PATH` starts as BuildKit's default (the
+    base image may set another one; only entries added by the Dockerfile are certain).
+    """
+    env: dict[str, str | None] = {"PATH": DEFAULT_PATH}
+    for item in lineage_before(doc, instruction):
+        if item.keyword not in ("ENV", "ARG") or item.stage is None:
+            continue
+        known = {name: value for name, value in env.items() if value is not None}
+        updates: dict[str, str | None] = {}
+        for pair in env_pairs(item):
+            if item.keyword == "ARG" and pair.value == "" and "=" not in doc.text[
+                    pair.name_span.start:pair.value_span.end]:
+                updates[pair.name] = env.get(pair.name)  # `ARG X`: only a --build-arg sets it
+                continue
+            updates[pair.name] = expand(pair.value, known)
+        env.update(updates)
+    return env
+
+
+def defined_names(doc: Dockerfile, instruction: Instruction) -> set[str]:
+    """Names an `ENV` or `ARG` (with or without default) of the lineage defines before it."""
+    names = {"PATH"}
+    for item in lineage_before(doc, instruction):
+        if item.keyword in ("ENV", "ARG") and item.stage is not None:
+            names.update(pair.name for pair in env_pairs(item))
+    return names
+
+
+def workdir_at(doc: Dockerfile, instruction: Instruction) -> str | None:
+    """The working directory of `instruction`, or None if only the base image knows it.
+
+    Relative `WORKDIR`s join the previous one, as in BuildKit. A lineage without any
+    `WORKDIR` runs in the base image's working directory, which dfmod cannot see.
+    """
+    current: str | None = None
+    for item in lineage_before(doc, instruction):
+        if item.keyword != "WORKDIR":
+            continue
+        env = {k: v for k, v in env_at(doc, item).items() if v is not None}
+        value = expand(item.words[0].value, env) if item.words else None
+        if value is None:
+            current = None
+            continue
+        if value.startswith("/"):
+            current = posixpath.normpath(value)
+        elif current is not None:
+            current = posixpath.normpath(posixpath.join(current, value))
+        else:
+            current = posixpath.normpath("/" + value)  # BuildKit: relative to the image's "/"
+    return current
+
+
+def resolve_path(value: str | None, cwd: str | None) -> str | None:
+    """`value` as a normalised absolute path (relative ones against `cwd`), or None."""
+    if not value or "$" in value or "*" in value or "?" in value:
+        return None
+    if value.startswith("/"):
+        return posixpath.normpath(value)
+    if cwd is None:
+        return None
+    return posixpath.normpath(posixpath.join(cwd, value))
+
+
+@dataclass(frozen=True)
+class ProcessCommand:
+    """The program a stage's container runs: `ENTRYPOINT` (if any) else `CMD`."""
+
+    instruction: Instruction
+    argv0: str  # the first word as written (after `exec` and shell wrappers)
+    exec_form: bool
+
+
+def process_command(stage: Stage) -> ProcessCommand | None:
+    """The program the container starts, from the last ENTRYPOINT, else the last CMD.
+
+    Shell form `CMD uvicorn app:app` runs `/bin/sh -c "uvicorn app:app"`: its program is the
+    first word (after `exec` and `NAME=value` prefixes). Exec form `["sh", "-c", "…"]` is
+    read the same way. Returns None when there is none or it cannot be read.
+    """
+    chosen: Instruction | None = None
+    for keyword in ("ENTRYPOINT", "CMD"):
+        for item in stage.instructions:
+            if item.keyword == keyword:
+                chosen = item
+        if chosen is not None:
+            break
+    if chosen is None:
+        return None
+    argv = chosen.json_args
+    if argv is not None:
+        if not argv:
+            return None
+        if posixpath.basename(argv[0]) in ("sh", "bash", "dash", "ash") and len(argv) >= 3 \
+                and argv[1] == "-c":
+            words = argv[2].split()
+        else:
+            return ProcessCommand(chosen, argv[0], True)
+    else:
+        words = [word.value for word in chosen.words]
+    while words and (words[0] == "exec" or re.match(rf"{_NAME}=", words[0])):
+        words = words[1:]
+    if not words:
+        return None
+    return ProcessCommand(chosen, words[0], argv is not None)

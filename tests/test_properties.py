@@ -1,0 +1,64 @@
+"""Properties over a generated corpus (see `corpus.py`): what dfmod promises every file.
+
+- Printing is lossless and the lexer reads the instructions BuildKit reads.
+- Fixing (all codemods, unsafe fixes included) gives a file BuildKit still parses, on the
+  same line ranges as our lexer, with the same number of instructions (for the codemods
+  that edit in place); every changed `RUN` shell passes `bash -n`; fixing again changes
+  nothing.
+
+`pytest --corpus-size N` scales the run (default 300 files; CI uses the default).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from corpus import generate
+from dfmod.dockerfile import Dockerfile
+from dfmod.engine import Settings, fix
+from dfmod.registry import all_codemods
+from dfmod.shell import run_scripts
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
+
+
+@pytest.fixture(scope="module")
+def corpus(request: pytest.FixtureRequest) -> list[str]:
+    return [generate(seed) for seed in range(int(request.config.getoption("--corpus-size")))]
+
+
+def _shells(doc: Dockerfile) -> list[str]:
+    return [script.source.text for instruction in doc.instructions
+            for script in run_scripts(doc, instruction)]
+
+
+def test_lossless_and_agrees_with_buildkit(corpus: list[str]) -> None:
+    for text in corpus:
+        assert Dockerfile(text).text == text
+        assert_agrees_with_buildkit(text)
+
+
+def test_fixes_keep_files_parseable_shells_valid_and_are_idempotent(corpus: list[str]) -> None:
+    codemods = list(all_codemods().values())
+    in_place = [c for c in codemods if not getattr(c, "changes_instruction_count", False)]
+    everything = Settings(codemods, unsafe_fixes=True)
+    changed_files = 0
+    for text in corpus:
+        outcome = fix(Dockerfile(text), everything)
+        if outcome.text == text:
+            continue
+        changed_files += 1
+        assert_agrees_with_buildkit(outcome.text)
+        again = fix(Dockerfile(outcome.text), everything)
+        assert again.text == outcome.text, f"not idempotent:\n{text}"
+        before_shells = set(_shells(Dockerfile(text)))
+        for shell in _shells(outcome.doc):
+            if shell in before_shells:
+                continue
+            result = subprocess.run(["bash", "-n", "-c", shell], capture_output=True, text=True,
+                                    check=False)
+            assert result.returncode == 0, f"{result.stderr}\n{shell}"
+        counted = fix(Dockerfile(text), Settings(in_place, unsafe_fixes=True))
+        assert len(buildkit_ranges(counted.text)) == len(buildkit_ranges(text))
+    assert changed_files > len(corpus) // 4, "the corpus no longer exercises the fixes"
