@@ -3,7 +3,8 @@
 Hypothesis builds text from the pieces that make Dockerfile lexing hard (escape characters,
 heredoc markers, comments, CR, quotes, directives). For every input, either both parsers
 reject it, or both read the same instructions on the same lines (BuildKit may reject more:
-it also validates instruction arguments); and the shell model never crashes on any RUN. A fixed seed keeps CI deterministic; `--corpus-size` scales the run.
+it also validates instruction arguments); and the shell model never crashes on any RUN.
+A fixed seed keeps CI deterministic; `--corpus-size` scales the run.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from corpus import generate
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
+
 from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, fix
 from dfmod.registry import all_codemods
 from dfmod.shell import run_scripts
-from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 
 @pytest.fixture(scope="module")
