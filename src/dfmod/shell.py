@@ -42,13 +42,42 @@ def _parser() -> Any:
     return _PARSER
 
 
-@dataclass(eq=False)
 class ShellWord:
-    """A shell word: `raw` as written, `value` unquoted (None if it expands at run time)."""
+    """A shell word: `raw` as written, `value` unquoted (None if it expands at run time).
 
-    raw: str
-    value: str | None
-    span: Span
+    Computed on first access: most words are never looked at (a codemod reads a command's
+    name and moves on), and building them eagerly was most of the cost of a check.
+    """
+
+    __slots__ = ("_builder", "_node", "_raw", "_span", "_value")
+
+    def __init__(self, builder: _Builder, node: Any) -> None:
+        self._builder = builder
+        self._node = node
+        self._raw: str | None = None
+        self._value: str | bool | None = False  # False: not computed yet
+        self._span: Span | None = None
+
+    @property
+    def raw(self) -> str:
+        if self._raw is None:
+            self._raw = self._builder.raw(self._node)
+        return self._raw
+
+    @property
+    def value(self) -> str | None:
+        if self._value is False:
+            self._value = _word_value(self._node, self._builder.raw)
+        return self._value  # type: ignore[return-value]
+
+    @property
+    def span(self) -> Span:
+        if self._span is None:
+            self._span = self._builder.span(self._node)
+        return self._span
+
+    def __repr__(self) -> str:
+        return f"ShellWord({self.raw!r})"
 
 
 @dataclass(eq=False)
@@ -151,7 +180,7 @@ class _Builder:
         return self.data[node.start_byte:node.end_byte].decode("utf-8")
 
     def word(self, node: Any) -> ShellWord:
-        return ShellWord(self.raw(node), _word_value(node, self.raw), self.span(node))
+        return ShellWord(self, node)
 
     # -- blocks and statements ------------------------------------------------------
     def block(self, children: list[Any]) -> Chain:
