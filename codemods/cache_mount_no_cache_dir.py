@@ -64,10 +64,21 @@ class _CacheTool:
     no_cache_flags: tuple[str, ...]
 
 
-_PIP = _CacheTool("pip", "pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", ("--no-cache-dir",))
-_UV = _CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"))
+    # Values of `no_cache_env` that leave the cache on. pip disables its cache for any
+    # boolean value, "0" and "false" included (a backwards-compatibility quirk of its
+    # option callback; checked with `PIP_NO_CACHE_DIR=0 pip cache purge` → exit 1);
+    # uv parses the variable as a boolean.
+    cache_on_values: frozenset[str]
+
+    def disables_cache(self, value: str) -> bool:
+        return value.strip("'\"").lower() not in self.cache_on_values
+
+
+_PIP = _CacheTool("pip", "pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", ("--no-cache-dir",),
+                  frozenset({""}))
+_UV = _CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"),
+                 frozenset({"", "0", "false", "no", "off"}))
 _TOOLS = {"pip": _PIP, "uv": _UV, "uv-pip": _UV}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 def _cache_dir(tool: _CacheTool, env: dict[str, str], home: str) -> str:
@@ -135,7 +146,7 @@ class CacheMountNoCacheDir(Codemod):
                 )
         for assignment in call.command.assignments:
             name, _, value = assignment.raw.partition("=")
-            if name == tool.no_cache_env and value.strip("'\"").lower() not in _FALSE:
+            if name == tool.no_cache_env and tool.disables_cache(value):
                 yield self.finding(
                     assignment.span,
                     f"`{name}` disables {tool.label}'s cache, so the cache mount at {target} "
@@ -144,7 +155,7 @@ class CacheMountNoCacheDir(Codemod):
                         Applicability.SAFE, f"Remove `{assignment.raw}`"),
                 )
         value = env.get(tool.no_cache_env)
-        if value is not None and value.lower() not in _FALSE:
+        if value is not None and tool.disables_cache(value):
             source = self._env_source(ctx, instruction, tool.no_cache_env)
             if source is not None and source.start not in reported_env:
                 reported_env.add(source.start)
