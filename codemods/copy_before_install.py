@@ -1,0 +1,507 @@
+"""The whole build context is copied before the dependencies are installed.
+
+## What it finds
+`COPY . <dest>` (or `ADD . <dest>`) followed, in the same stage, by a `RUN` that installs
+dependencies from files of that copy: `pip install -r requirements.txt` (any pip spelling,
+`uv pip install -r …` too), `pip install .` / `-e .`, `poetry install`, `uv sync`. A stage
+that already copies the requirement files on their own before the install is left alone.
+
+## Why it is bad
+BuildKit reuses a layer only while everything it depends on is unchanged, and a `COPY`
+depends on the content of every file it copies. `COPY .` therefore changes with any edit
+to any file of the context — a README, a test, one line of application code — and every
+instruction after it is rebuilt: the dependency install downloads and installs everything
+again on each code change, usually the slowest step of the build. The files in the image are
+the same either way; only the build (and every CI run) is slower.
+
+## Fix
+Unsafe, because it changes the layers and the order of the instructions:
+
+1. where `COPY . <dest>` was, copy only the install's input files, with the same flags
+   (`--chown`, `--chmod`, `--link`), to the place the install reads them from;
+2. move `COPY . <dest>` (with the comment lines directly above it) to just after the
+   install's `RUN`.
+
+The install layer then depends only on the requirement files. The fix is offered only when
+the inputs are known files that exist in the build context (taken as the Dockerfile's
+directory): requirement and constraint files named by `-r`/`-c` (and the files those
+include), or `pyproject.toml` plus `poetry.lock` / `uv.lock` for `poetry install --no-root`
+and `uv sync --no-install-project` (without those options both also install the project
+itself, which needs all of its sources). It is not offered when the install also reads
+other files (`pip install .`, `-e`, local paths in a requirements file, path dependencies),
+when the `RUN` runs anything but package tools and simple file commands (it might read
+the sources), when instructions between the `COPY` and the `RUN` could depend on the
+copied files or change where they land, or when paths cannot be resolved — then the
+finding is reported without a fix.
+
+## Example
+```dockerfile
+# before
+WORKDIR /app
+COPY --chown=app:app . /app
+RUN pip install -r requirements.txt
+# after
+WORKDIR /app
+COPY --chown=app:app requirements.txt /app/
+RUN pip install -r requirements.txt
+COPY --chown=app:app . /app
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dfmod.codemod import Codemod, Context
+from dfmod.dockerfile import Flag, Instruction
+from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.shell import Command
+from dfmod.text import line_end, line_start
+from dfmod.tools import ToolCall, basename, tool_call
+from dfmod.workdir import relative_to, resolve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
+# Instructions that may sit between `COPY .` and the install without depending on the copy.
+_NEUTRAL = frozenset({"ENV", "ARG", "LABEL", "EXPOSE", "USER", "STOPSIGNAL", "HEALTHCHECK",
+                      "CMD", "ENTRYPOINT", "SHELL", "MAINTAINER", "WORKDIR"})
+# Commands that cannot read the application's sources by themselves.
+_SIMPLE_COMMANDS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "rm", "echo",
+                              "true", "set", "mkdir", "export", "useradd", "adduser",
+                              "groupadd", "addgroup", "ln", "virtualenv", "printf", ":"})
+_PYTHON_MODULES = frozenset({"pip", "venv", "ensurepip", "uv", "poetry"})
+_PIP_VALUE_OPTIONS = frozenset({
+    "-i", "--index-url", "--extra-index-url", "--index", "--default-index", "-t", "--target",
+    "--prefix", "--root", "--trusted-host", "--platform", "--python-version",
+    "--implementation", "--abi", "--only-binary", "--no-binary", "--progress-bar", "--src",
+    "--upgrade-strategy", "--cache-dir", "--log", "--timeout", "--retries", "--proxy",
+    "--python", "-p", "-C", "--config-settings", "--report", "--exists-action",
+    "--global-option", "--root-user-action", "--cert", "--client-cert", "--keyring-provider",
+    "--index-strategy", "--resolution", "--prerelease", "--link-mode", "--extra",
+    "--group", "--only-group", "--python-platform", "--torch-backend",
+})
+_FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c",
+                 "--build-constraint": "-c", "-o": "-c", "--override": "-c"}
+_LOCAL_OPTIONS = frozenset({"-e", "--editable", "-f", "--find-links"})
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9._+@/=-]+$")
+_SAFE_DEST = re.compile(r"^[A-Za-z0-9._+@/=${}-]+$")
+_POETRY_ROOT = "\0poetry-root"  # marker: `poetry install` also installs the project
+
+
+@dataclass
+class _Inputs:
+    """The files an install reads from the build context (paths as the RUN names them)."""
+
+    files: list[str] = field(default_factory=list)
+    optional: list[str] = field(default_factory=list)  # read only if present
+    blocker: str | None = None  # why the inputs are not a known set of files
+    reads_context: bool = False
+
+    def block(self, reason: str) -> None:
+        self.reads_context = True
+        if self.blocker is None:
+            self.blocker = reason
+
+
+def _copies_context(instruction: Instruction) -> tuple[list[str], str] | None:
+    """(sources, destination) of a `COPY`/`ADD` from the build context."""
+    if instruction.keyword not in ("COPY", "ADD") or instruction.heredocs:
+        return None
+    if instruction.flag("from") is not None:
+        return None
+    values = instruction.json_args
+    if values is None:
+        values = [word.value for word in instruction.words]
+    if len(values) < 2:
+        return None
+    return values[:-1], values[-1]
+
+
+def _is_whole_context(instruction: Instruction) -> bool:
+    found = _copies_context(instruction)
+    return found is not None and any(posixpath.normpath(source) == "." for source in found[0])
+
+
+def _is_local_path(value: str) -> bool:
+    if "://" in value:
+        return False
+    return value.startswith((".", "/", "~")) or "/" in value or value.endswith(
+        (".whl", ".tar.gz", ".zip", ".tar.bz2"))
+
+
+def _pip_inputs(call: ToolCall, inputs: _Inputs) -> None:
+    args = call.args
+    index = 0
+    while index < len(args):
+        value = args[index].value
+        index += 1
+        if value is None:
+            inputs.block("an argument of the install depends on a shell variable")
+            continue
+        name, equals, attached = value.partition("=") if value.startswith("--") else (
+            value, "", "")
+        if not equals and value[:2] in ("-r", "-c", "-e", "-f") and len(value) > 2:
+            name, attached, equals = value[:2], value[2:], "="
+        if name in _FILE_OPTIONS or name in _LOCAL_OPTIONS or name in _PIP_VALUE_OPTIONS:
+            operand = attached if equals else (args[index].value if index < len(args) else None)
+            if not equals:
+                index += 1
+            if name in _FILE_OPTIONS:
+                if operand is None:
+                    inputs.block("a requirement file name depends on a shell variable")
+                else:
+                    inputs.reads_context = True
+                    inputs.files.append(operand)
+            elif name in ("-e", "--editable"):
+                inputs.block("the install is editable (`-e`): it needs the project's sources")
+            elif name in ("-f", "--find-links") and (operand is None or _is_local_path(operand)):
+                inputs.block("the install reads a local wheel directory (`--find-links`)")
+            continue
+        if value.startswith("-"):
+            continue
+        if _is_local_path(value):
+            inputs.block(f"the install reads the local path `{value}`, not just requirement "
+                         "files")
+
+
+def _tool_inputs(call: ToolCall, inputs: _Inputs) -> None:
+    if call.tool in ("pip", "uv-pip") and call.subcommand == "install":
+        _pip_inputs(call, inputs)
+    elif call.tool == "poetry" and call.subcommand == "install":
+        inputs.reads_context = True
+        inputs.files.append("pyproject.toml")
+        inputs.optional.extend(["poetry.lock", "poetry.toml"])
+        if not call.has_option("--no-root"):
+            inputs.files.append(_POETRY_ROOT)
+    elif call.tool == "uv" and call.subcommand == "sync":
+        inputs.reads_context = True
+        inputs.files.append("pyproject.toml")
+        inputs.optional.extend(["uv.lock", "uv.toml", ".python-version"])
+        if not call.has_option("--no-install-project", "--no-install-workspace"):
+            inputs.block("`uv sync` without `--no-install-project` also installs the project, "
+                         "which needs its sources")
+
+
+def _reads_nothing_else(command: Command, call: ToolCall | None) -> bool:
+    """Whether a command of the install's RUN is known not to read the application's files."""
+    if call is not None:
+        return True
+    name = basename(command.name)
+    if not command.words:
+        return True  # a bare assignment
+    if name in _SIMPLE_COMMANDS:
+        return True
+    if re.fullmatch(r"python(\d+(\.\d+)*)?", name):
+        values = command.argv
+        return len(values) >= 3 and values[1] == "-m" and values[2] in _PYTHON_MODULES
+    return False
+
+
+@dataclass
+class _Install:
+    run: Instruction
+    inputs: _Inputs
+    others_readable: bool  # every other command is known not to read the sources
+
+
+def _install(ctx: Context, run: Instruction) -> _Install | None:
+    """The install of this RUN that reads files of the build context, if any."""
+    inputs = _Inputs()
+    simple = True
+    scripts = ctx.scripts(run)
+    if not scripts and run.keyword == "RUN":
+        return None
+    for script in scripts:
+        if script.has_error:
+            return None
+        for command in sorted(script.commands, key=lambda item: item.span.start):
+            call = tool_call(command)
+            if call is not None:
+                _tool_inputs(call, inputs)
+            if basename(command.name) == "cd":
+                inputs.block("the RUN changes directory with `cd`")
+            simple = simple and _reads_nothing_else(command, call)
+    if any(mount.type == "bind" for mount in run.mounts):
+        inputs.block("the RUN bind-mounts files from the context")
+    if not inputs.reads_context:
+        return _Install(run, inputs, simple) if simple else None
+    return _Install(run, inputs, simple)
+
+
+def _requirement_includes(path: str, text: str, inputs: _Inputs, seen: set[str],
+                          directory: str) -> None:
+    """Follow `-r`/`-c` lines of a requirements file; block on local paths and `-e`."""
+    joined = re.sub(r"\\\r?\n", " ", text)
+    for raw in joined.splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
+            continue
+        parts = line.split()
+        option, _, attached = parts[0].partition("=")
+        if option in ("-r", "--requirement", "-c", "--constraint"):
+            target = attached or (parts[1] if len(parts) > 1 else "")
+            _add_requirement_file(posixpath.normpath(posixpath.join(
+                posixpath.dirname(path), target)), inputs, seen, directory)
+        elif option in ("-e", "--editable") or line.startswith((".", "/", "file:")) or (
+                "@ file:" in line):
+            inputs.block(f"{path} installs a local path (`{line}`)")
+        elif option in ("-f", "--find-links") and _is_local_path(
+                attached or (parts[1] if len(parts) > 1 else "")):
+            inputs.block(f"{path} reads a local wheel directory (`{line}`)")
+
+
+def _add_requirement_file(path: str, inputs: _Inputs, seen: set[str], directory: str) -> None:
+    if path in seen:
+        return
+    seen.add(path)
+    file = os.path.join(directory, *path.split("/"))
+    if path.startswith("..") or not os.path.isfile(file):
+        inputs.block(f"{path} is not in the build context ({directory})")
+        return
+    try:
+        with open(file, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        inputs.block(f"{path} cannot be read")
+        return
+    _requirement_includes(path, text, inputs, seen, directory)
+
+
+class CopyBeforeInstall(Codemod):
+    id = "copy-before-install"
+    summary = "COPY of the whole context before the dependency install: reinstall on every edit"
+    applicability = Applicability.UNSAFE
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for stage in ctx.doc.stages:
+            items = stage.instructions
+            for index, copy in enumerate(items):
+                if not _is_whole_context(copy):
+                    continue
+                between: list[Instruction] = []
+                for item in items[index + 1:]:
+                    if _is_whole_context(item):
+                        break
+                    install = _install(ctx, item) if item.keyword == "RUN" else None
+                    if install is not None and install.inputs.reads_context:
+                        finding = self._finding(ctx, copy, between, install)
+                        if finding is not None:
+                            yield finding
+                        break
+                    between.append(item)
+
+    def _finding(self, ctx: Context, copy: Instruction, between: list[Instruction],
+                 install: _Install) -> Finding | None:
+        found = _copies_context(copy)
+        assert found is not None
+        dest = found[1]
+        run = install.run
+        plan = _Plan(ctx, copy, dest, install)
+        if plan.already_split():
+            return None
+        message = (f"`{ctx.doc.text[copy.keyword_span.start:copy.keyword_span.end]} . {dest}` "
+                   f"copies the whole build context before the dependency install at line "
+                   f"{run.start_line}: a change to any file invalidates this layer and every "
+                   "later one, so the dependencies are installed again on every code change")
+        reason = plan.blocker(between)
+        if reason is not None:
+            return self.finding(copy.span, f"{message} (no automatic fix: {reason})")
+        sources = " ".join(plan.context_files)
+        return self.finding(copy.span, message + f"; copy {sources} first", Fix(
+            tuple(plan.edits()), Applicability.UNSAFE,
+            f"Copy {sources} before the install and the rest of the context after it"))
+
+
+class _Plan:
+    """Where the install's inputs come from in the context, and the edits that split the copy."""
+
+    def __init__(self, ctx: Context, copy: Instruction, dest: str, install: _Install) -> None:
+        self.ctx = ctx
+        self.copy = copy
+        self.dest = dest
+        self.install = install
+        self.inputs = install.inputs
+        self.context_files: list[str] = []
+        self.reason: str | None = self.inputs.blocker
+        self._locate()
+
+    def _locate(self) -> None:
+        """Map the install's file names to paths in the build context (follow includes)."""
+        doc = self.ctx.doc
+        target = resolve(doc, self.copy, self.dest)
+        seen: set[str] = set()
+        names = [(name, False) for name in self.inputs.files if name != _POETRY_ROOT]
+        names += [(name, True) for name in self.inputs.optional]
+        for name, optional in names:
+            read = resolve(doc, self.install.run, name)
+            inner = None if read is None or target is None else relative_to(read, target)
+            if inner is None or inner == ".":
+                self._block(f"cannot tell where `{name}` comes from in the copy")
+                self.context_files.append(posixpath.normpath(name))
+                continue
+            exists = os.path.isfile(os.path.join(self.ctx.directory, *inner.split("/")))
+            if inner in self.context_files or (optional and not exists):
+                continue
+            if posixpath.basename(inner) == "pyproject.toml" or optional:
+                if not exists:
+                    self._block(f"{inner} is not in the build context ({self.ctx.directory})")
+                elif posixpath.basename(inner) == "pyproject.toml":
+                    self._check_pyproject(inner)
+                self.context_files.append(inner)
+                continue
+            _add_requirement_file(inner, self.inputs, seen, self.ctx.directory)
+            self._block_if(self.inputs.blocker)
+        self.context_files.extend(sorted(item for item in seen if item not in self.context_files))
+        if _POETRY_ROOT in self.inputs.files and not self._package_mode_false():
+            self._block("`poetry install` without `--no-root` also installs the project, "
+                        "which needs its sources")
+
+    def _block(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    def _block_if(self, reason: str | None) -> None:
+        if reason is not None:
+            self._block(reason)
+
+    def _pyproject(self) -> dict | None:
+        for name in self.context_files:
+            if posixpath.basename(name) == "pyproject.toml":
+                file = os.path.join(self.ctx.directory, *name.split("/"))
+                try:
+                    with open(file, "rb") as handle:
+                        return tomllib.load(handle)
+                except (OSError, tomllib.TOMLDecodeError):
+                    return None
+        return None
+
+    def _check_pyproject(self, inner: str) -> None:
+        file = os.path.join(self.ctx.directory, *inner.split("/"))
+        try:
+            with open(file, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError):
+            return
+        if re.search(r"^\s*path\s*=|[{,]\s*path\s*=|\[tool\.uv\.workspace\]", text, re.M):
+            self._block(f"{inner} names local path dependencies or a workspace")
+
+    def _package_mode_false(self) -> bool:
+        data = self._pyproject() or {}
+        return data.get("tool", {}).get("poetry", {}).get("package-mode") is False
+
+    def already_split(self) -> bool:
+        """Whether a narrower COPY of the input files precedes the install in the stage."""
+        wanted = list(self.context_files)
+        if not wanted:
+            return False
+        stage = self.install.run.stage
+        assert stage is not None
+        for item in stage.instructions:
+            if item is self.install.run:
+                break
+            found = _copies_context(item)
+            if found is None or item is self.copy:
+                continue
+            sources = [posixpath.normpath(source) for source in found[0]]
+            if "." in sources:
+                continue
+            for name in wanted:
+                if any(name == source or name.startswith(source + "/") for source in sources):
+                    return True
+        return False
+
+    def blocker(self, between: list[Instruction]) -> str | None:
+        if self.reason is not None:
+            return self.reason
+        if not self.install.others_readable:
+            return ("the install's RUN runs other commands, which might need the rest of the "
+                    "sources")
+        if not self.context_files:
+            return "the install's input files are not known"
+        if any(not _SAFE_PATH.match(name) for name in self.context_files) or (
+                self.dest_text() is None):
+            return "a path needs quoting"
+        directories = {posixpath.dirname(name) for name in self.context_files}
+        if len(directories) != 1:
+            return "the input files are in different directories"
+        extra = [flag.name for flag in self.copy.flags if flag.name not in _COPY_FLAGS_KEPT]
+        if extra:
+            return f"the COPY has `--{extra[0]}`, which the narrower COPY cannot simply repeat"
+        dynamic = "$" in self.dest or any("$" in (flag.value or "") for flag in self.copy.flags)
+        relative = not self.dest.startswith("/")
+        for item in between:
+            if item.keyword == "RUN":
+                found = _install(self.ctx, item)
+                if found is None or found.inputs.reads_context or not found.others_readable:
+                    return f"the RUN at line {item.start_line} might read the copied files"
+            elif item.keyword not in _NEUTRAL:
+                return (f"the {item.keyword} at line {item.start_line} would change order "
+                        "with the copy")
+            elif item.keyword == "WORKDIR" and relative:
+                return f"the WORKDIR at line {item.start_line} changes where `{self.dest}` lands"
+            elif item.keyword in ("ENV", "ARG") and dynamic:
+                return f"the {item.keyword} at line {item.start_line} may change the COPY"
+        return None
+
+    # -- the edits ------------------------------------------------------------------
+    def _flags_text(self, flags: tuple[Flag, ...]) -> str:
+        text = self.ctx.doc.text
+        return "".join(text[flag.span.start:flag.span.end] + " " for flag in flags)
+
+    def _new_copy(self, indent: str, dest: str) -> str:
+        text = self.ctx.doc.text
+        keyword = text[self.copy.keyword_span.start:self.copy.keyword_span.end]
+        keyword = "COPY" if keyword.isupper() else "copy"
+        directory = posixpath.dirname(self.context_files[0])
+        base = dest.rstrip("/")
+        if base == "" and dest.startswith("/"):
+            base = ""  # the root directory: `/` + the files' directory
+        target = base + "/" + (directory + "/" if directory else "")
+        if self.copy.json_args is not None:
+            args = json.dumps([*self.context_files, target])
+        else:
+            args = " ".join([*self.context_files, target])
+        return f"{indent}{keyword} {self._flags_text(self.copy.flags)}{args}{self.ctx.doc.newline}"
+
+    def dest_text(self) -> str | None:
+        """The destination as the new COPY writes it: as written, or unquoted if needed."""
+        if self.copy.json_args is not None:
+            return self.dest if _SAFE_DEST.match(self.dest) else None
+        raw = self.copy.words[-1].raw
+        if _SAFE_DEST.match(raw):
+            return raw
+        return self.dest if _SAFE_PATH.match(self.dest) else None
+
+    def _block_start(self) -> int:
+        """Start of the COPY's line, or of the comment lines directly above it."""
+        doc = self.ctx.doc
+        own = {comment.line: comment for comment in doc.comments if not comment.inside_instruction}
+        start = line_start(doc.text, self.copy.keyword_span.start)
+        line = self.copy.start_line - 1
+        while line in own:
+            start = line_start(doc.text, own[line].span.start)
+            line -= 1
+        return start
+
+    def edits(self) -> list[Edit]:
+        text = self.ctx.doc.text
+        keyword_line = line_start(text, self.copy.keyword_span.start)
+        indent = text[keyword_line:self.copy.keyword_span.start]
+        start = self._block_start()
+        end = line_end(text, self.copy.span.end)
+        moved = text[start:end]
+        after = line_end(text, self.install.run.span.end)
+        if after == len(text) and not text.endswith("\n"):
+            moved = self.ctx.doc.newline + moved.rstrip("\r\n")
+        dest = self.dest_text()
+        assert dest is not None
+        return [Edit(start, end, self._new_copy(indent, dest)), Edit(after, after, moved)]

@@ -1,0 +1,172 @@
+"""`pip cache purge` after a pip install: keep the cache from being written instead.
+
+## What it finds
+A `pip cache purge` (or `pip cache remove …`) in a `RUN` after a `pip install` in the same
+`RUN`, with any spelling of pip: `pip3`, `python -m pip`, `/opt/venv/bin/pip`.
+
+## Why it is bad
+- When pip's cache is disabled — `ENV PIP_NO_CACHE_DIR=…` (pip reads *any* non-empty
+  boolean value there, `0` and `false` included, as "disable"), or `--no-cache-dir` / the variable on the
+  purge itself — `pip cache purge` exits 1 with "ERROR: pip cache commands can not function
+  since cache is disabled", and the build fails. A later `ENV PIP_NO_CACHE_DIR=1` added to
+  the base image or the stage is enough to break a build that worked.
+- When a cache mount (`RUN --mount=type=cache,target=/root/.cache/pip`) serves pip, the purge
+  empties that shared mount: the next build, and every other build sharing the mount,
+  downloads and builds every wheel again. The mount is not part of the image, so there was
+  nothing to clean.
+- Otherwise it deletes the files the installs of the same `RUN` just wrote. The layer ends
+  up without them either way; `--no-cache-dir` on the installs gets there without writing
+  them at all, and without a command that can fail.
+
+## Fix
+Safe. The purge is removed from its chain (with one adjacent operator; comment lines stay)
+and `--no-cache-dir` is added right after `install` to each `pip install` of the `RUN` that
+lacks it. Under a cache mount that serves pip, only the purge is removed: `--no-cache-dir`
+would make the mount dead weight (see `cache-mount-no-cache-dir`). When `ENV
+PIP_NO_CACHE_DIR` already disables the cache, only the purge is removed. The image keeps the
+same files: the cache of this `RUN` is not written instead of being deleted. (A cache left by
+an *earlier* `RUN` stays in that earlier layer with or without the purge.) A purge that
+cannot be removed without changing what the rest of the chain means (`a && pip cache purge
+|| b`) or that sits in a pipeline is reported without a fix.
+
+## Example
+```dockerfile
+# before
+RUN pip install --upgrade pip && \\
+    pip install -r requirements.txt && \\
+    pip cache purge
+# after
+RUN pip install --no-cache-dir --upgrade pip && \\
+    pip install --no-cache-dir -r requirements.txt
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dfmod.codemod import Codemod, Context
+from dfmod.codemods.cache_mount_no_cache_dir import _PIP, _cache_dir, _serves
+from dfmod.dockerfile import Instruction, Mount
+from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
+from dfmod.shell import Command, Element, ShellScript
+from dfmod.state import account, env_before, user_before
+from dfmod.tools import ToolCall, tool_call
+
+_NO_CACHE_FLAG = "--no-cache-dir"
+_NO_CACHE_ENV = "PIP_NO_CACHE_DIR"
+_CACHE_ACTIONS = ("purge", "remove")
+
+
+def _action(call: ToolCall) -> str | None:
+    """`purge` / `remove` for `pip cache purge` / `pip cache remove …`, else None."""
+    if call.tool != "pip" or call.subcommand != "cache":
+        return None
+    for word in call.args:
+        if word.value is None:
+            return None
+        if not word.value.startswith("-"):
+            return word.value if word.value in _CACHE_ACTIONS else None
+    return None
+
+
+def _inline_no_cache(command: Command) -> bool:
+    for item in command.assignments:
+        name, _, value = item.raw.partition("=")
+        if name == _NO_CACHE_ENV and value.strip("'\"") != "":
+            return True
+    return False
+
+
+def _disables_cache(command: Command) -> bool:
+    """Whether this pip command runs with its cache disabled by its own words."""
+    return _inline_no_cache(command) or any(
+        word.value == _NO_CACHE_FLAG for word in command.words[1:])
+
+
+def _pip_cache_mount(ctx: Context, instruction: Instruction) -> Mount | None:
+    """The cache mount serving pip in this RUN, decided as `cache-mount-no-cache-dir` does.
+
+    Both codemods must agree on this, or one would add `--no-cache-dir` that the other
+    removes again; hence the shared helpers.
+    """
+    mounts = [mount for mount in instruction.mounts if mount.type == "cache" and mount.target]
+    if not mounts:
+        return None
+    env = env_before(ctx.doc, instruction)
+    owner = account(ctx.doc, instruction, user_before(ctx.doc, instruction))
+    directory = _cache_dir(_PIP, env, owner.home)
+    return next((mount for mount in mounts if _serves(mount, directory)), None)
+
+
+def _element_of(script: ShellScript, command: Command) -> Element | None:
+    """The chain element that is exactly this simple command (None inside a pipeline)."""
+    for chain in script.chains:
+        for element in chain.elements:
+            if element.command is command:
+                return element
+    return None
+
+
+class PipCachePurge(Codemod):
+    id = "pip-cache-purge"
+    summary = "`pip cache purge` after a pip install: use --no-cache-dir instead"
+    applicability = Applicability.SAFE
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for instruction in ctx.doc.instructions:
+            for script in ctx.scripts(instruction):
+                if not script.has_error:
+                    yield from self._check_script(ctx, instruction, script)
+
+    def _check_script(self, ctx: Context, instruction: Instruction,
+                      script: ShellScript) -> Iterator[Finding]:
+        calls = [call for call in map(tool_call, sorted(script.commands,
+                                                        key=lambda item: item.span.start))
+                 if call is not None]
+        installs = [call for call in calls if call.tool == "pip" and call.subcommand == "install"]
+        for call in calls:
+            action = _action(call)
+            if action is None:
+                continue
+            if not any(install.command.span.end <= call.command.span.start
+                       for install in installs):
+                continue
+            yield self._finding(ctx, instruction, script, call, action, installs)
+
+    def _finding(self, ctx: Context, instruction: Instruction, script: ShellScript,
+                 purge: ToolCall, action: str, installs: list[ToolCall]) -> Finding:
+        env = env_before(ctx.doc, instruction)
+        mount = _pip_cache_mount(ctx, instruction)
+        spelled = f"pip cache {action}"
+        env_disabled = bool(env.get(_NO_CACHE_ENV))  # pip ignores an empty value
+        if env_disabled or _disables_cache(purge.command):
+            cause = (f"`ENV {_NO_CACHE_ENV}`" if env_disabled
+                     else f"`{_NO_CACHE_FLAG}` / `{_NO_CACHE_ENV}` on the command")
+            message = (f"`{spelled}` exits 1 here, failing the build: {cause} disables pip's "
+                       "cache, and pip cache commands refuse to run without it")
+        elif mount is not None:
+            message = (f"`{spelled}` empties the cache mount at {mount.target}, which is not "
+                       "part of the image: the next build downloads every package again")
+        else:
+            message = (f"`{spelled}` deletes the cache this RUN's pip installs just wrote; "
+                       f"`{_NO_CACHE_FLAG}` keeps it from being written, and the purge fails "
+                       "the build (exit 1) once the cache is disabled, e.g. by "
+                       f"`ENV {_NO_CACHE_ENV}=1`")
+        element = _element_of(script, purge.command)
+        removal = None if element is None else remove_element(
+            ctx.doc.text, element, ctx.doc.escape)
+        if removal is None:
+            return self.finding(purge.command.span, message)
+        edits: list[Edit] = list(removal)
+        if mount is None and not env_disabled:
+            for install in installs:
+                if _disables_cache(install.command):
+                    continue
+                word = install.command.words[install.first_arg - 1]
+                edits.append(insert_text(word.span.end, f" {_NO_CACHE_FLAG}"))
+        added = len(edits) > len(removal)
+        description = f"Remove `{spelled}`" + (
+            f" and add `{_NO_CACHE_FLAG}` to the pip installs" if added else "")
+        return self.finding(purge.command.span, message,
+                            Fix(tuple(edits), Applicability.SAFE, description))

@@ -1,0 +1,225 @@
+"""copy-before-install, checked by building the Dockerfile before and after the fix.
+
+There is no Docker daemon in the test environment, so `_build` plays the part of the
+builder for the instructions these files use: `WORKDIR`, `ENV`, `COPY`/`ADD` from the
+context into a root directory, and `RUN` executed by real bash, with a real venv's pip
+first on PATH, installing from a real (locally built) wheel. Each layer gets a cache key the
+way BuildKit derives one: the parent's key, the instruction, and for `COPY` the content of
+every file it copies. That shows both halves of the claim with real files: the fixed file
+still builds (the install finds its requirements file, and the application arrives after
+it), and editing application code no longer changes the install layer's key, while editing
+requirements.txt still does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import shutil
+import subprocess
+import venv
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dfmod.dockerfile import Dockerfile
+from dfmod.engine import Settings, check, fix
+from dfmod.registry import all_codemods
+from oracle import assert_agrees_with_buildkit
+
+CopyBeforeInstall = all_codemods()["copy-before-install"]
+
+SEED_002 = """\
+FROM python:3.10
+WORKDIR /home/user/app
+RUN useradd -m -u 1000 user
+USER user
+
+# 文件复制与依赖安装
+COPY --chown=user:user . /home/user/app
+RUN pip install --upgrade pip && \\
+    pip install -r requirements.txt
+
+ENV PYTHONPATH=/home/user/app
+ENTRYPOINT ["python", "-u", "app.py"]
+"""
+
+
+def _wheel(directory: Path) -> None:
+    """A minimal pure-Python wheel `demo`, so pip installs offline."""
+    files = {
+        "demo.py": "VALUE = 42\n",
+        "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        "demo-1.0.dist-info/WHEEL": ("Wheel-Version: 1.0\nGenerator: test\n"
+                                     "Root-Is-Purelib: true\nTag: py3-none-any\n"),
+    }
+    record = "".join(f"{name},,\n" for name in files) + "demo-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(directory / "demo-1.0-py3-none-any.whl", "w") as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+        archive.writestr("demo-1.0.dist-info/RECORD", record)
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tools")
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    (root / "wheels").mkdir()
+    _wheel(root / "wheels")
+    # `useradd` would need root: a stub that succeeds, as it does in the image.
+    (root / "stubs").mkdir()
+    (root / "stubs" / "useradd").write_text("#!/bin/sh\nexit 0\n")
+    (root / "stubs" / "useradd").chmod(0o755)
+    return root
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    directory = tmp_path / "context"
+    directory.mkdir()
+    (directory / "requirements.txt").write_text("demo==1.0\n")
+    (directory / "app.py").write_text("import demo\nprint(demo.VALUE)\n")
+    (directory / "README.md").write_text("# app\n")
+    return directory
+
+
+@dataclass
+class Build:
+    keys: list[tuple[str, str]]  # (instruction text, layer cache key)
+    logs: list[subprocess.CompletedProcess[str]]
+    present: list[list[str]]  # files in the working directory when each RUN started
+    root: Path
+
+    def key_of(self, needle: str) -> str:
+        return next(key for text, key in self.keys if needle in text)
+
+
+def _digest(path: Path) -> str:
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    parts = [f"{item.relative_to(path)}:{hashlib.sha256(item.read_bytes()).hexdigest()}"
+             for item in sorted(path.rglob("*")) if item.is_file()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _build(text: str, context: Path, tools: Path, root: Path) -> Build:
+    """Build a single-stage Dockerfile into `root` (see the module docstring)."""
+    doc = Dockerfile(text, os.fspath(context / "Dockerfile"))
+    root.mkdir()
+    workdir = "/"
+    env = {"PATH": f"{tools / 'venv' / 'bin'}{os.pathsep}{tools / 'stubs'}"
+                   f"{os.pathsep}{os.environ['PATH']}",
+           "HOME": os.fspath(root), "PIP_NO_INDEX": "1",
+           "PIP_FIND_LINKS": os.fspath(tools / "wheels"),
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    key = ""
+    keys: list[tuple[str, str]] = []
+    logs: list[subprocess.CompletedProcess[str]] = []
+    present: list[list[str]] = []
+    for instruction in doc.instructions:
+        line = " ".join(doc.text[instruction.span.start:instruction.span.end].split())
+        material = line
+        if instruction.keyword == "WORKDIR":
+            workdir = posixpath.normpath(posixpath.join(workdir, instruction.arg_text))
+            (root / workdir.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        elif instruction.keyword in ("COPY", "ADD"):
+            values = instruction.json_args or [word.value for word in instruction.words]
+            *sources, dest = values
+            target = posixpath.normpath(posixpath.join(workdir, dest))
+            for source in sources:
+                origin = context / source
+                material += _digest(origin)
+                if origin.is_dir():
+                    shutil.copytree(origin, root / target.lstrip("/"), dirs_exist_ok=True)
+                else:
+                    place = root / target.lstrip("/")
+                    if dest.endswith("/"):
+                        place.mkdir(parents=True, exist_ok=True)
+                        place = place / posixpath.basename(source)
+                    shutil.copy(origin, place)
+        elif instruction.keyword == "RUN":
+            cwd = root / workdir.lstrip("/")
+            present.append(sorted(item.name for item in cwd.iterdir()))
+            result = subprocess.run(["bash", "-c", instruction.args.text], env=env,
+                                    cwd=root / workdir.lstrip("/"), capture_output=True,
+                                    text=True, timeout=120)
+            logs.append(result)
+            assert result.returncode == 0, result.stderr
+        key = hashlib.sha256((key + "\0" + material).encode()).hexdigest()
+        keys.append((line, key))
+    return Build(keys, logs, present, root)
+
+
+def _fixed(text: str, context: Path) -> str:
+    doc = Dockerfile(text, os.fspath(context / "Dockerfile"))
+    outcome = fix(doc, Settings([CopyBeforeInstall], unsafe_fixes=True))
+    assert outcome.applied
+    assert_agrees_with_buildkit(outcome.text)
+    return outcome.text
+
+
+def test_seed_002_install_layer_survives_a_code_change(
+        context: Path, tools: Path, tmp_path: Path) -> None:
+    fixed = _fixed(SEED_002, context)
+    install = "pip install -r requirements.txt"
+
+    original_1 = _build(SEED_002, context, tools, tmp_path / "o1")
+    fixed_1 = _build(fixed, context, tools, tmp_path / "f1")
+    (context / "app.py").write_text("import demo\nprint(demo.VALUE + 1)\n")
+    original_2 = _build(SEED_002, context, tools, tmp_path / "o2")
+    fixed_2 = _build(fixed, context, tools, tmp_path / "f2")
+
+    # Before the fix, a code change invalidates the install layer; after it, it does not.
+    assert original_1.key_of(install) != original_2.key_of(install)
+    assert fixed_1.key_of(install) == fixed_2.key_of(install)
+    # The application still arrives, after the install, and runs.
+    assert (fixed_2.root / "home/user/app/app.py").read_text().endswith("+ 1)\n")
+    app = subprocess.run([os.fspath(tools / "venv" / "bin" / "python"), "app.py"],
+                         cwd=fixed_2.root / "home/user/app", capture_output=True, text=True,
+                         timeout=30)
+    assert app.stdout == "43\n"
+
+    # A change to the requirements still rebuilds the install.
+    (context / "requirements.txt").write_text("demo>=1.0\n")
+    fixed_3 = _build(fixed, context, tools, tmp_path / "f3")
+    assert fixed_3.key_of(install) != fixed_2.key_of(install)
+
+
+def test_install_sees_only_the_requirements(context: Path, tools: Path, tmp_path: Path) -> None:
+    """In the fixed file the install runs before the sources arrive, and still succeeds."""
+    source = ("FROM python:3.12\nWORKDIR /app\nCOPY . .\n"
+              "RUN pip install -r requirements.txt\n")
+    fixed = _fixed(source, context)
+    build = _build(fixed, context, tools, tmp_path / "root")
+    assert build.present == [["requirements.txt"]]
+    assert sorted(path.name for path in (build.root / "app").iterdir()) == [
+        "README.md", "app.py", "requirements.txt"]
+
+
+def test_no_fix_when_the_install_needs_the_sources(context: Path) -> None:
+    """`pip install .` builds the project itself: splitting the copy would break it."""
+    (context / "pyproject.toml").write_text("[project]\nname = 'app'\nversion = '1'\n")
+    text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+    findings = check(Dockerfile(text, os.fspath(context / "Dockerfile")), [CopyBeforeInstall()])
+    assert len(findings) == 1
+    assert findings[0].fix is None
+    assert "local path `.`" in findings[0].message
+
+
+def test_real_git_checkout_fix_is_idempotent(context: Path, tmp_path: Path) -> None:
+    """Fixing a file in a git work tree twice leaves `git diff` with one change set."""
+    (context / "Dockerfile").write_text(SEED_002)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "seed"]):
+        subprocess.run(["git", *args], cwd=context, env=env, check=True, timeout=30)
+    path = context / "Dockerfile"
+    settings = Settings([CopyBeforeInstall], unsafe_fixes=True)
+    for _ in range(2):
+        path.write_text(fix(Dockerfile(path.read_text(), os.fspath(path)), settings).text)
+    diff = subprocess.run(["git", "diff", "--numstat"], cwd=context, capture_output=True,
+                          text=True, check=True, timeout=30).stdout.split()
+    assert diff == ["3", "2", "Dockerfile"]
