@@ -1,0 +1,3 @@
+from fastapi import FastAPI
+import jwt
+from app.db import engine
