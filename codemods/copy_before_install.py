@@ -281,6 +281,7 @@ class CopyBeforeInstall(Codemod):
     id = "copy-before-install"
     summary = "COPY of the whole context before the dependency install: reinstall on every edit"
     applicability = Applicability.UNSAFE
+    changes_instruction_count = True
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for stage in ctx.doc.stages:

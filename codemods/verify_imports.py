@@ -127,6 +127,7 @@ class VerifyImports(Codemod):
     summary = ("Nothing verifies at build time that the interpreter CMD runs can import the "
                "application's packages")
     applicability = Applicability.UNSAFE
+    changes_instruction_count = True
     default_options: ClassVar[dict[str, Any]] = {"modules": [], "scripts": [],
                                                   "read-app": True}
 

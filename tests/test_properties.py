@@ -14,13 +14,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from corpus import generate
-from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
+from corpus import generate
 from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, fix
 from dfmod.registry import all_codemods
 from dfmod.shell import run_scripts
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_lossless_and_agrees_with_buildkit(corpus: list[str]) -> None:
 
 def test_fixes_keep_files_parseable_shells_valid_and_are_idempotent(corpus: list[str]) -> None:
     codemods = list(all_codemods().values())
-    in_place = [c for c in codemods if not getattr(c, "changes_instruction_count", False)]
+    in_place = [c for c in codemods if not c.changes_instruction_count]
     everything = Settings(codemods, unsafe_fixes=True)
     changed_files = 0
     for text in corpus:

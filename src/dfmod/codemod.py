@@ -51,6 +51,9 @@ class Codemod:
     summary: ClassVar[str]
     applicability: ClassVar[Applicability]
     default_options: ClassVar[dict[str, Any]] = {}
+    # True for codemods whose fix adds, removes or moves whole instructions (the property
+    # tests check that every other fix keeps the instruction count).
+    changes_instruction_count: ClassVar[bool] = False
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         unknown = set(options or {}) - set(self.default_options)

@@ -14,14 +14,17 @@ a package install); both must agree on what a tolerance is and who owns which fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from dfmod.dockerfile import Dockerfile
 from dfmod.shell import Chain, Command, Element, Operator
 from dfmod.text import Span
 from dfmod.tools import basename, tool_call
 
+_SUBCOMMAND = re.compile(r"[a-z][a-z0-9-]*$")
 _ALWAYS_SUCCEED = {"true", ":", "echo", "printf"}
 
 
@@ -82,8 +85,19 @@ class Mask:
         return Span(self.operator.span.start, self.tolerance.span.end)
 
 
-def masks(chain: Chain) -> Iterator[Mask]:
-    """Every tolerance reached through `||` in `chain`, with what it swallows today."""
+Outcome = Literal["keep", "scope", "remove"]
+
+
+def masks(chain: Chain, decide: Callable[[Mask], Outcome] | None = None) -> Iterator[Mask]:
+    """Every tolerance reached through `||` in `chain`, with what it swallows.
+
+    Without `decide`, that is what each tolerance swallows today. With `decide`, the walk
+    goes on as if each tolerance had been handled as `decide` says: "keep" (as written —
+    everything pending is swallowed), "scope" (`{ guarded || true; }` swallows only the
+    guarded element; earlier failures flow on to the next `||`) or "remove" (the mask is
+    gone; every failure flows on). A fix that scopes several tolerances of one chain uses
+    this to see what the later ones would swallow once the earlier ones are fixed.
+    """
     for first, last in chain.and_or_lists():
         pending: list[Element] = []  # elements whose failure would reach the next `||`
         for index in range(first, last + 1):
@@ -91,9 +105,13 @@ def masks(chain: Chain) -> Iterator[Mask]:
             operator = chain.operators[index - 1] if index > first else None
             if operator is not None and operator.text == "||":
                 if is_tolerance(element):
-                    if not is_tolerance(chain.elements[index - 1]):
-                        yield Mask(chain, index, operator, tuple(pending))
-                    pending = []
+                    mask = Mask(chain, index, operator, tuple(pending))
+                    outcome = decide(mask) if decide is not None else "keep"
+                    yield mask
+                    if outcome == "scope":
+                        pending = [item for item in pending if item is not mask.guarded]
+                    elif outcome == "keep":
+                        pending = []
                 else:
                     pending = [element] if can_fail(element) else []
             elif can_fail(element):
@@ -162,8 +180,10 @@ def describe(doc: Dockerfile, element: Element) -> str:
     line = doc.position(element.span.start)[0]
     label: str | None = element_install(element)
     if label is None and element.commands and element.commands[0].words:
-        first = element.commands[0].words[0]
-        label = basename(first.value) if first.value else first.raw
+        words = element.commands[0].words
+        label = basename(words[0].value) if words[0].value else words[0].raw
+        if len(words) > 1 and _SUBCOMMAND.match(words[1].value or ""):
+            label = f"{label} {words[1].value}"  # `apt-get update`, `poetry install`
         if element.kind != "command":
             label = f"{label} …"
     return f"`{label or element.kind}` (line {line})"

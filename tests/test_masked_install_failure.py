@@ -1,0 +1,140 @@
+"""masked-install-failure, checked with a real pip and real shells.
+
+The rule's claim: `pip install X || echo …` turns a failed install into a passing build
+step, so the image ships without X. The tests run a real pip that cannot install a
+package (offline, `--no-index`) inside the RUN's shell text before and after the fix, then
+ask the same interpreter to import the package, as the container would at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dfmod.codemods.masked_failure import MaskedFailure
+from dfmod.codemods.masked_install_failure import MaskedInstallFailure
+from dfmod.dockerfile import Dockerfile
+from dfmod.engine import Settings, check, fix
+from dfmod.masking import package_install
+from dfmod.shell import parse_shell, run_scripts
+from dfmod.text import MappedText
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "masked-install-failure"
+SHELLS = [path for path in (shutil.which(name) for name in ("sh", "bash", "dash")) if path]
+UNSAFE = Settings([MaskedInstallFailure], unsafe_fixes=True)
+
+
+def _scripts(text: str) -> list[str]:
+    doc = Dockerfile(text)
+    return [script.source.text for instruction in doc.instructions
+            for script in run_scripts(doc, instruction)]
+
+
+def _run(shell: str, script: str, env: dict[str, str] | None = None) -> int:
+    environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env or {})}
+    return subprocess.run([shell, "-c", script], env=environment, capture_output=True,
+                          text=True, timeout=60, check=False).returncode
+
+
+def test_real_pip_failure_is_hidden_then_surfaces() -> None:
+    python = sys.executable
+    source = (f"FROM python:3.12\nRUN {python} -m pip install --no-index --quiet "
+              "dfmod-no-such-package || echo \"dfmod-no-such-package not available via pip\" "
+              "&& echo installed\n")
+    after = fix(Dockerfile(source), UNSAFE).text
+    assert after == (f"FROM python:3.12\nRUN {python} -m pip install --no-index --quiet "
+                     "dfmod-no-such-package && echo installed\n")
+    (original,) = _scripts(source)
+    (fixed,) = _scripts(after)
+    bash = shutil.which("bash") or "bash"
+    assert _run(bash, original) == 0, "the build step passes although pip failed"
+    # ... and the image would ship without the package:
+    missing = subprocess.run([python, "-c", "import dfmod_no_such_package"],
+                             capture_output=True, check=False)
+    assert missing.returncode != 0
+    assert _run(bash, fixed) != 0, "after the fix the failed install fails the build"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_seed_003(tmp_path: Path, shell: str) -> None:
+    before = (GOLDEN / "seed-003" / "input" / "Dockerfile").read_text()
+    after = fix(Dockerfile(before), UNSAFE).text
+    assert after == (GOLDEN / "seed-003" / "expected" / "Dockerfile").read_text()
+    stub = tmp_path / "pip"
+    stub.write_text("#!/bin/sh\necho \"ERROR: No matching distribution found for $5\" >&2\n"
+                    "exit 1\n")
+    stub.chmod(0o755)
+    env = {"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    for original, fixed in zip(_scripts(before), _scripts(after), strict=True):
+        assert _run(shell, original, env) == 0
+        assert _run(shell, fixed, env) != 0
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_rest_of_chain_still_runs(tmp_path: Path, shell: str) -> None:
+    """Removing `|| echo …` keeps `&& next` bound to the install."""
+    after = (GOLDEN / "chain" / "expected" / "Dockerfile").read_text()
+    scripts = _scripts(after)
+    npm = scripts[1]
+    assert "echo" not in npm
+    for name, code in (("npm", 0),):
+        path = tmp_path / name
+        path.write_text(f"#!/bin/sh\necho \"{name} $*\"\nexit {code}\n")
+        path.chmod(0o755)
+    env = {"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([shell, "-c", npm], env={**os.environ, **env},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["npm ci", "npm run build"]
+
+
+@pytest.mark.parametrize(("command", "label"), [
+    ("pip install x", "pip install"),
+    ("pip3.12 install x", "pip install"),
+    ("/opt/venv/bin/python -m pip install x", "pip install"),
+    ("uv pip install x", "uv pip install"),
+    ("uv sync --frozen", "uv sync"),
+    ("uv add httpx", "uv add"),
+    ("poetry install --no-root", "poetry install"),
+    ("apt-get -o Acquire::Retries=3 install -y curl", "apt-get install"),
+    ("apt install -y curl", "apt install"),
+    ("apk add --no-cache git", "apk add"),
+    ("npm ci", "npm ci"),
+    ("npm --prefix /app install", "npm install"),
+    ("yarn", "yarn"),
+    ("yarn install --frozen-lockfile", "yarn install"),
+    ("pnpm i", "pnpm i"),
+    ("dnf install -y gcc", "dnf install"),
+    ("gem install bundler", "gem install"),
+    ("pip download x", None),
+    ("pip cache purge", None),
+    ("apt-get update", None),
+    ("npm run build", None),
+    ("uv run pytest", None),
+    ("echo pip install x", None),
+])
+def test_install_spellings(command: str, label: str | None) -> None:
+    script = parse_shell(MappedText.verbatim(command, 0, len(command)))
+    assert package_install(script.commands[0]) == label
+
+
+def test_comment_between_install_and_mask_means_no_fix() -> None:
+    text = (GOLDEN / "inner-comments" / "input" / "Dockerfile").read_text()
+    findings = check(Dockerfile(text), [MaskedInstallFailure()])
+    assert [item.fix is not None for item in findings] == [True, False]
+
+
+def test_both_codemods_on_every_golden_input_converge() -> None:
+    """Run with masked-failure too: no ping-pong, and a second run changes nothing."""
+    for settings in (Settings([MaskedFailure, MaskedInstallFailure], unsafe_fixes=True),
+                     Settings([MaskedInstallFailure, MaskedFailure], unsafe_fixes=True)):
+        for path in sorted(GOLDEN.parent.glob("masked-*/*/input/Dockerfile")):
+            outcome = fix(Dockerfile(path.read_bytes().decode()), settings)
+            again = fix(Dockerfile(outcome.text), settings)
+            assert again.text == outcome.text and not again.applied, path
+            assert not [item for item in outcome.findings
+                        if item.fix is not None and settings.applies(item.fix)], path
