@@ -44,54 +44,14 @@ RUN --mount=type=cache,target=/root/.cache/pip \\
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from dfmod.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction, Mount, env_pairs
 from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
-from dfmod.state import Account, account, env_before, expand, is_root, user_before
+from dfmod.state import Account, account, env_before, is_root, user_before
 from dfmod.tools import ToolCall, tool_call
-
-
-@dataclass(frozen=True)
-class _CacheTool:
-    label: str
-    subdirectory: str
-    cache_dir_env: str
-    no_cache_env: str
-    no_cache_flags: tuple[str, ...]
-
-
-    # Values of `no_cache_env` that leave the cache on. pip disables its cache for any
-    # boolean value, "0" and "false" included (a backwards-compatibility quirk of its
-    # option callback; checked with `PIP_NO_CACHE_DIR=0 pip cache purge` → exit 1);
-    # uv parses the variable as a boolean.
-    cache_on_values: frozenset[str]
-
-    def disables_cache(self, value: str) -> bool:
-        return value.strip("'\"").lower() not in self.cache_on_values
-
-
-_PIP = _CacheTool("pip", "pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", ("--no-cache-dir",),
-                  frozenset({""}))
-_UV = _CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"),
-                 frozenset({"", "0", "false", "no", "off"}))
-_TOOLS = {"pip": _PIP, "uv": _UV, "uv-pip": _UV}
-
-
-def _cache_dir(tool: _CacheTool, env: dict[str, str], home: str) -> str:
-    if env.get(tool.cache_dir_env):
-        return posixpath.normpath(expand(env[tool.cache_dir_env], env))
-    if env.get("XDG_CACHE_HOME"):
-        return posixpath.normpath(expand(env["XDG_CACHE_HOME"], env) + "/" + tool.subdirectory)
-    return f"{home}/.cache/{tool.subdirectory}"
-
-
-def _serves(mount: Mount, directory: str) -> bool:
-    target = posixpath.normpath(mount.target or "")
-    return directory == target or directory.startswith(target.rstrip("/") + "/")
 
 
 class CacheMountNoCacheDir(Codemod):
@@ -112,7 +72,7 @@ class CacheMountNoCacheDir(Codemod):
                     continue
                 for command in script.commands:
                     call = tool_call(command)
-                    if call is None or call.tool not in _TOOLS:
+                    if call is None or call.tool not in CACHE_TOOLS:
                         continue
                     yield from self._check_call(ctx, instruction, mounts, call,
                                                 reported_env, reported_mounts)
@@ -120,17 +80,17 @@ class CacheMountNoCacheDir(Codemod):
     def _check_call(self, ctx: Context, instruction: Instruction, mounts: list[Mount],
                     call: ToolCall, reported_env: set[int],
                     reported_mounts: set[int]) -> Iterator[Finding]:
-        tool = _TOOLS[call.tool]
+        tool = CACHE_TOOLS[call.tool]
         env = env_before(ctx.doc, instruction)
         user = user_before(ctx.doc, instruction)
         owner = account(ctx.doc, instruction, user)
-        directory = _cache_dir(tool, env, owner.home)
-        serving = [mount for mount in mounts if _serves(mount, directory)]
+        directory = cache_dir(tool, env, owner.home)
+        serving = [mount for mount in mounts if serves(mount, directory)]
         if not serving:
             if not is_root(user):
-                root_dir = _cache_dir(tool, env, "/root")
+                root_dir = cache_dir(tool, env, "/root")
                 for mount in mounts:
-                    if _serves(mount, root_dir) and mount.flag.span.start not in reported_mounts:
+                    if serves(mount, root_dir) and mount.flag.span.start not in reported_mounts:
                         reported_mounts.add(mount.flag.span.start)
                         yield self._misdirected(ctx, mount, tool, owner, directory)
             return
@@ -177,7 +137,7 @@ class CacheMountNoCacheDir(Codemod):
                         found = pair.name_span
         return found
 
-    def _misdirected(self, ctx: Context, mount: Mount, tool: _CacheTool, owner: Account,
+    def _misdirected(self, ctx: Context, mount: Mount, tool: CacheTool, owner: Account,
                      directory: str) -> Finding:
         message = (f"this RUN runs {tool.label} as user `{owner.name}`, whose cache is "
                    f"{directory}: the cache mount at {mount.target} is never used")

@@ -45,8 +45,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dfmod.caches import PIP, cache_dir, serves
 from dfmod.codemod import Codemod, Context
-from dfmod.codemods.cache_mount_no_cache_dir import _PIP, _cache_dir, _serves
 from dfmod.dockerfile import Instruction, Mount
 from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
 from dfmod.shell import Command, Element, ShellScript
@@ -95,8 +95,8 @@ def _pip_cache_mount(ctx: Context, instruction: Instruction) -> Mount | None:
         return None
     env = env_before(ctx.doc, instruction)
     owner = account(ctx.doc, instruction, user_before(ctx.doc, instruction))
-    directory = _cache_dir(_PIP, env, owner.home)
-    return next((mount for mount in mounts if _serves(mount, directory)), None)
+    directory = cache_dir(PIP, env, owner.home)
+    return next((mount for mount in mounts if serves(mount, directory)), None)
 
 
 def _element_of(script: ShellScript, command: Command) -> Element | None:
