@@ -31,8 +31,9 @@ from dfmod.state import _instructions_before
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Variables that common base images set in their image config (so `$X` is defined at build
-# time), read from the images' published Dockerfiles / `docker history`. Keyed by the image
-# repository's last path component, so mirrors (`registry.example/library/python`) match.
+# time), read from the images' published Dockerfiles / `docker history`. Keyed by Docker Hub
+# repository (`python` = `docker.io/library/python`); an image from another registry or
+# namespace is unknown even if its name ends in `python`: it may be built differently.
 # Deliberately small: a name missing here is only reported as "not known to be set".
 BASE_IMAGE_ENV: dict[str, frozenset[str]] = {
     # docker-library/python: PATH, LANG (until 3.12), GPG_KEY (until 3.13), PYTHON_VERSION,
@@ -42,7 +43,7 @@ BASE_IMAGE_ENV: dict[str, frozenset[str]] = {
                          "PYTHON_PIP_VERSION", "PYTHON_SETUPTOOLS_VERSION",
                          "PYTHON_GET_PIP_URL", "PYTHON_GET_PIP_SHA256"}),
     # nvidia/cuda base images set the driver library path and the CUDA version.
-    "cuda": frozenset({"PATH", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES",
+    "nvidia/cuda": frozenset({"PATH", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES",
                        "NVIDIA_DRIVER_CAPABILITIES", "CUDA_VERSION"}),
     "node": frozenset({"PATH", "NODE_VERSION", "YARN_VERSION"}),
     "golang": frozenset({"PATH", "GOLANG_VERSION", "GOTOOLCHAIN", "GOPATH"}),
@@ -66,10 +67,18 @@ def root_stage(doc: Dockerfile, stage: Stage) -> Stage:
 
 
 def image_repository(reference: str) -> str:
-    """`docker.io/library/python:3.12-slim@sha256:…` → `python`."""
-    name = reference.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.split(":", 1)[0].lower()
+    """`docker.io/library/python:3.12-slim@sha256:…` → `python`; `nvidia/cuda:12` → `nvidia/cuda`."""
+    name = reference.split("@", 1)[0].lower()
+    parts = name.split("/")
+    if ":" in parts[-1]:
+        parts[-1] = parts[-1].split(":", 1)[0]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        if parts[0] not in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+            return "/".join(parts)  # another registry: keep it, so it matches nothing
+        parts = parts[1:]
+    if len(parts) == 2 and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts)
 
 
 def base_image_env(doc: Dockerfile, stage: Stage) -> frozenset[str] | None:
@@ -133,14 +142,17 @@ def expand(value: str, env: dict[str, str]) -> str | None:
     return "".join(out)
 
 
-def env_at(doc: Dockerfile, instruction: Instruction) -> dict[str, str | None]:
+def env_at(doc: Dockerfile, instruction: Instruction, inclusive: bool = False) -> dict[str, str | None]:
     """The environment BuildKit expands `instruction`'s words with (values expanded).
 
-    A value is None where dfmod cannot expand it. `PATH` starts as BuildKit's default (the
-    base image may set another one; only entries added by the Dockerfile are certain).
+    With `inclusive`, the instruction's own `ENV`/`ARG` is applied too (the environment
+    after it: for the last instruction of a stage, the image's). A value is None where
+    dfmod cannot expand it. `PATH` starts as BuildKit's default (the base image may set
+    another one; only entries added by the Dockerfile are certain).
     """
     env: dict[str, str | None] = {"PATH": DEFAULT_PATH}
-    for item in lineage_before(doc, instruction):
+    items = lineage_before(doc, instruction) + ([instruction] if inclusive else [])
+    for item in items:
         if item.keyword not in ("ENV", "ARG") or item.stage is None:
             continue
         known = {name: value for name, value in env.items() if value is not None}
@@ -205,7 +217,7 @@ class ProcessCommand:
 
     instruction: Instruction
     argv0: str  # the first word as written (after `exec` and shell wrappers)
-    exec_form: bool
+    exec_form: bool  # False when a shell starts it (shell form, or `["sh", "-c", …]`)
 
 
 def process_command(stage: Stage) -> ProcessCommand | None:
@@ -239,4 +251,4 @@ def process_command(stage: Stage) -> ProcessCommand | None:
         words = words[1:]
     if not words:
         return None
-    return ProcessCommand(chosen, words[0], argv is not None)
+    return ProcessCommand(chosen, words[0], False)

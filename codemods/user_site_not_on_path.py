@@ -1,0 +1,239 @@
+"""A console script installed into the user site (`~/.local/bin`), which is not on `PATH`.
+
+## What it finds
+A `pip install` outside any virtualenv that installs into the *user* site — because it
+says `--user` (or `PIP_USER=1`), or because it runs as a non-root `USER`, where pip cannot
+write the system site-packages and falls back to the user site ("Defaulting to user
+installation because normal site-packages is not writeable") — while the final stage's
+`CMD`/`ENTRYPOINT` starts a bare command name (`CMD ["uvicorn", …]`, `CMD gunicorn …`)
+that is such a console script, and the stage's `PATH` does not contain the user's script
+directory. A command counts as a console script of the install when it names a package
+the same `pip install` lists (or a `-r` requirements file in the build context lists), or
+is a well-known server/tool script (uvicorn, gunicorn, celery, alembic, streamlit…).
+`python -m uvicorn` and absolute paths are not reported: they do not search `PATH`.
+pip "outside a venv" means: no `VIRTUAL_ENV` set, pip not called by a path inside a
+directory other than `/usr/local/bin`, `/usr/bin`, `/bin`, and no venv's `bin` on `PATH`.
+
+## Why it is bad
+A user-site install puts scripts in `$PYTHONUSERBASE/bin`, by default `~/.local/bin`
+(`python -m site --user-base` + `/bin`): `/home/app/.local/bin` for `USER app`,
+`/root/.local/bin` for `pip install --user` as root. Docker images do not put that
+directory on `PATH`, so the container fails at start with `exec: "uvicorn": executable
+file not found in $PATH`, although the package is installed and importable.
+
+## Fix (safe)
+Insert `ENV PATH=<home>/.local/bin:$PATH` on a new line right after the (last) installing
+`RUN`, with the home of the installing user (from `useradd -d`/`--home-dir`, `ENV HOME`,
+else `/home/<user>`, `/root`), or `$PYTHONUSERBASE/bin` if set. Adding a directory to the
+front of `PATH` only makes the installed scripts findable. No fix when the install ran as
+root but the container runs as another user: `/root` is not readable by that user
+(mode 700 in Debian-based images), so the scripts must be installed for the runtime user
+instead — see `verify-imports`.
+
+## Example
+```dockerfile
+# before
+USER user
+RUN pip install -r requirements.txt
+CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
+# after
+USER user
+RUN pip install -r requirements.txt
+ENV PATH=/home/user/.local/bin:$PATH
+CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
+```
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dfmod.buildenv import env_at, lineage_before, process_command
+from dfmod.codemod import Codemod, Context
+from dfmod.dockerfile import Instruction
+from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.shell import Command
+from dfmod.state import account, is_root, user_before
+from dfmod.tools import ToolCall, tool_call
+from dfmod.venvs import find_venvs
+
+# Console scripts that images commonly start, by the distribution that provides them.
+KNOWN_SCRIPTS = frozenset({
+    "uvicorn", "gunicorn", "hypercorn", "daphne", "granian", "waitress-serve", "celery",
+    "alembic", "flask", "streamlit", "gradio", "fastapi", "litestar", "django-admin",
+    "jupyter", "jupyter-lab", "mlflow", "dramatiq", "rq", "huey_consumer", "scrapy",
+    "locust", "prefect", "dagster", "airflow", "chainlit", "panel", "voila",
+})
+_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
+_SYSTEM_BIN = {"/usr/local/bin", "/usr/bin", "/bin"}
+_TRUE = {"1", "true", "yes", "on"}
+_TARGET_OPTIONS = {"--target", "-t", "--prefix", "--root"}
+_VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i",
+                  "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host",
+                  "--python-version", "--platform", "--implementation", "--abi", "--src",
+                  "--progress-bar", "--cache-dir", "--log", "--proxy", "--timeout", "--retries",
+                  "--upgrade-strategy", "--no-binary", "--only-binary", "--config-settings", "-C"}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(spec: str) -> str | None:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
+    return _normalise(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class _UserInstall:
+    instruction: Instruction
+    command: Command
+    user: str | None
+    bin_dir: str | None  # None: the home directory is unknown
+    packages: frozenset[str]
+
+
+class UserSiteNotOnPath(Codemod):
+    id = "user-site-not-on-path"
+    summary = "pip installs console scripts into ~/.local/bin, which is not on PATH"
+    applicability = Applicability.SAFE
+    changes_instruction_count = True  # the fix inserts an ENV instruction
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        stage = ctx.doc.final_stage
+        if stage is None:
+            return
+        started = process_command(stage)
+        if started is None:
+            return
+        name = started.argv0
+        if "/" in name or "$" in name or _PYTHON.match(name):
+            return
+        last = stage.instructions[-1]
+        installs = self._user_installs(ctx, [*lineage_before(ctx.doc, last), last])
+        installs = [item for item in installs
+                    if name in KNOWN_SCRIPTS or _normalise(name) in item.packages]
+        if not installs:
+            return
+        path = env_at(ctx.doc, last, inclusive=True).get("PATH")
+        if path is None:
+            return
+        entries = {posixpath.normpath(entry) for entry in path.split(":") if entry}
+        install = installs[-1]
+        if install.bin_dir in entries or any(entry.endswith("/.local/bin") for entry in entries):
+            return
+        runtime_user = user_before(ctx.doc, started.instruction)
+        who = "root" if is_root(install.user) else f"user `{install.user}`"
+        where = install.bin_dir or "that user's ~/.local/bin"
+        failure = (f"`exec: \"{name}\": executable file not found in $PATH`" if started.exec_form
+                   else f"`{name}: not found` from the shell (exit 127)")
+        message = (f"pip installs into the user site as {who}, so `{name}` goes to "
+                   f"{where}, which is not on PATH: the `{started.instruction.keyword}` "
+                   f"at line {started.instruction.start_line} fails with {failure}")
+        fix = None
+        same_user = (is_root(runtime_user) and is_root(install.user)) or runtime_user == install.user
+        if not same_user:
+            message += (f" (not fixed: the container runs as `{runtime_user or 'root'}`, which "
+                        f"cannot use {who}'s user site; install for that user instead)")
+        elif install.bin_dir is None:
+            message += (f" (not fixed: the home of numeric USER {install.user} is not known; "
+                        "set `ENV PYTHONUSERBASE` or add its `.local/bin` to PATH)")
+        elif re.fullmatch(r"/[A-Za-z0-9._/@+-]*", install.bin_dir):
+            newline = ctx.doc.newline
+            end = install.instruction.span.end
+            fix = Fix((Edit(end, end, f"{newline}ENV PATH={install.bin_dir}:$PATH"),),
+                      Applicability.SAFE, f"Put {install.bin_dir} on PATH")
+        yield self.finding(install.command.span, message, fix)
+
+    def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
+        stage = ctx.doc.final_stage
+        assert stage is not None
+        venv_bins = {venv.path + "/bin" for venv in find_venvs(ctx, stage)}
+        found: list[_UserInstall] = []
+        for item in items:
+            if item.keyword != "RUN":
+                continue
+            for script in ctx.scripts(item):
+                if script.has_error:
+                    continue
+                for command in script.commands:
+                    call = tool_call(command)
+                    if call is None or call.tool != "pip" or call.subcommand != "install":
+                        continue
+                    install = self._user_install(ctx, item, call, venv_bins)
+                    if install is not None:
+                        found.append(install)
+        return found
+
+    def _user_install(self, ctx: Context, item: Instruction, call: ToolCall,
+                      venv_bins: set[str]) -> _UserInstall | None:
+        env = {k: v for k, v in env_at(ctx.doc, item).items() if v is not None}
+        inline = {a.raw.partition("=")[0]: a.raw.partition("=")[2].strip("'\"")
+                  for a in call.command.assignments}
+        env = {**env, **inline}
+        if env.get("VIRTUAL_ENV") or call.has_option(*_TARGET_OPTIONS) or any(
+                (word.value or "").startswith(tuple(f"{o}=" for o in _TARGET_OPTIONS))
+                for word in call.args):
+            return None
+        program = call.command.words[0].value or ""
+        if "/" in program and posixpath.dirname(program) not in _SYSTEM_BIN:
+            return None
+        if any(entry in venv_bins for entry in env.get("PATH", "").split(":")):
+            return None
+        user = user_before(ctx.doc, item)
+        explicit = call.has_option("--user") or env.get("PIP_USER", "").lower() in _TRUE
+        if not explicit and is_root(user):
+            return None
+        home = env.get("HOME") or self._home(ctx, item, user)
+        if env.get("PYTHONUSERBASE"):
+            bin_dir: str | None = posixpath.normpath(env["PYTHONUSERBASE"] + "/bin")
+        else:
+            bin_dir = posixpath.normpath(home + "/.local/bin") if home else None
+        return _UserInstall(item, call.command, user, bin_dir, frozenset(self._packages(ctx, call)))
+
+    def _home(self, ctx: Context, item: Instruction, user: str | None) -> str | None:
+        """The user's home, or None for a numeric `USER` (its home is in /etc/passwd, if any)."""
+        if user is not None and user.split(":", 1)[0].isdigit() and not is_root(user):
+            return None
+        return account(ctx.doc, item, user).home
+
+    def _packages(self, ctx: Context, call: ToolCall) -> set[str]:
+        """Distributions named on the command line or in `-r` files of the build context."""
+        names: set[str] = set()
+        words = call.args
+        index = 0
+        while index < len(words):
+            value = words[index].value or ""
+            following = words[index + 1].value if index + 1 < len(words) else None
+            if value in ("-r", "--requirement") and following:
+                names |= self._requirements(ctx, following)
+                index += 2
+                continue
+            if value.startswith("--requirement="):
+                names |= self._requirements(ctx, value.split("=", 1)[1])
+            elif value in _VALUE_OPTIONS:
+                index += 1
+            elif not value.startswith("-"):
+                name = _requirement_name(value)
+                if name:
+                    names.add(name)
+            index += 1
+        return names
+
+    def _requirements(self, ctx: Context, path: str) -> set[str]:
+        names: set[str] = set()
+        try:
+            with open(os.path.join(ctx.directory, path.lstrip("/")), encoding="utf-8") as file:
+                for line in file:
+                    line = line.split("#", 1)[0].strip()
+                    if line and not line.startswith("-"):
+                        name = _requirement_name(line)
+                        if name:
+                            names.add(name)
+        except OSError:
+            pass
+        return names

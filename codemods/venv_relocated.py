@@ -1,0 +1,202 @@
+"""A virtualenv copied from another stage to a different path.
+
+## What it finds
+`COPY --from=<stage> A B` where `A` is a virtualenv built in that stage (`python -m venv A`,
+`virtualenv A`, `uv venv A`, `uv sync` → `<WORKDIR>/.venv` or `UV_PROJECT_ENVIRONMENT`,
+`poetry install` with `POETRY_VIRTUALENVS_IN_PROJECT=true` → `<WORKDIR>/.venv`, or
+`ENV VIRTUAL_ENV=A`) and `B` is another path. Paths are normalised; a relative venv path is
+resolved against the builder's `WORKDIR` (and `cd`), a relative `COPY` destination against
+the final stage's `WORKDIR`. Copying a parent directory to another place (`COPY --from=b
+/app /srv` with the venv at `/app/.venv`) is reported too.
+
+## Why it is bad
+A venv is not relocatable. Every console script pip, uv or poetry writes into `A/bin`
+(`alembic`, `uvicorn`, `celery`, `pip`…) starts with the absolute shebang `#!A/bin/python`.
+After the copy, `B/bin/alembic` still names `A/bin/python`, which does not exist in the
+final stage, so the kernel refuses to start it: Docker reports
+`exec B/bin/alembic: no such file or directory`, bash `cannot execute: required file not
+found` — a message about the *interpreter*, although the script itself is right there.
+(This, not deleted `*.dist-info` metadata, is the real cause of the incident that started
+the rule: the venv was built at `/app/.venv` and the error named `/opt/venv`.)
+`B/bin/python -m alembic` would still work, which makes the failure look random.
+
+## Fix (unsafe)
+Copy the venv to the path it was built at (`COPY --from=builder /app/.venv /app/.venv`),
+and keep the stage consistent: in `ENV PATH` entries `B/bin` becomes `A/bin`, and
+`ENV VIRTUAL_ENV=B` becomes `A` (only those substrings are edited). Unsafe because anything
+outside the Dockerfile that names `B` (a compose `command: /opt/venv/bin/alembic`, scripts)
+must change too. When the stage mentions `B` anywhere else (a `CMD ["/opt/venv/bin/…"]`, an
+`ENV VENV=/opt/venv` used through a variable), when several sources are copied at once, or
+when a parent directory is copied, the finding is reported without a fix. The alternative —
+building the venv at its final path in the builder — is left to you.
+
+## Example
+```dockerfile
+# before
+FROM python:3.12 AS builder
+WORKDIR /app
+ENV POETRY_VIRTUALENVS_IN_PROJECT=1
+RUN poetry install --only=main --no-root
+FROM python:3.12-slim
+COPY --from=builder /app/.venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+# after
+COPY --from=builder /app/.venv /app/.venv
+ENV PATH="/app/.venv/bin:$PATH"
+```
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+
+from dfmod.buildenv import env_at, expand, resolve_path, workdir_at
+from dfmod.codemod import Codemod, Context
+from dfmod.dockerfile import Instruction, Stage, env_pairs
+from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.text import Span
+from dfmod.venvs import Venv, find_venvs, is_inside, relocate
+
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
+
+
+def _mentions(text: str, path: str) -> list[int]:
+    """Offsets in `text` where `path` occurs as a whole path (or a path prefix)."""
+    pattern = re.compile(rf"(?<![A-Za-z0-9._/@+-]){re.escape(path)}(?![A-Za-z0-9._@+-])")
+    return [match.start() for match in pattern.finditer(text)]
+
+
+def _descendants(ctx: Context, stage: Stage) -> list[Stage]:
+    """`stage` and the stages built FROM it (directly or not), which inherit its files."""
+    out = [stage]
+    for other in ctx.doc.stages[stage.index + 1:]:
+        parent = ctx.doc.stage_named(other.base)
+        seen: set[int] = set()
+        while parent is not None and parent.index not in seen and parent.index != stage.index:
+            seen.add(parent.index)
+            parent = ctx.doc.stage_named(parent.base)
+        if parent is not None and parent.index == stage.index:
+            out.append(other)
+    return out
+
+
+class VenvRelocated(Codemod):
+    id = "venv-relocated"
+    summary = "A virtualenv is copied from another stage to a different path; its scripts break"
+    applicability = Applicability.UNSAFE
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for instruction in ctx.doc.instructions:
+            if instruction.keyword not in ("COPY", "ADD") or instruction.stage is None:
+                continue
+            source_flag = instruction.flag("from")
+            if instruction.keyword != "COPY" or source_flag is None or not source_flag.value:
+                continue
+            source_stage = ctx.doc.stage_named(source_flag.value)
+            if source_stage is None or source_stage is instruction.stage:
+                continue
+            yield from self._check_copy(ctx, instruction, source_stage, source_flag.value)
+
+    def _check_copy(self, ctx: Context, copy: Instruction, source_stage: Stage,
+                    stage_name: str) -> Iterator[Finding]:
+        json_args = copy.json_args
+        values = json_args if json_args is not None else [word.value for word in copy.words]
+        if len(values) < 2 or copy.heredocs:
+            return
+        env = {k: v for k, v in env_at(ctx.doc, copy).items() if v is not None}
+        destination_raw = values[-1]
+        destination = resolve_path(expand(destination_raw, env), workdir_at(ctx.doc, copy))
+        if destination is None:
+            return
+        sources = [resolve_path(value, "/") for value in values[:-1]]
+        venvs: dict[str, Venv] = {}
+        for venv in find_venvs(ctx, source_stage):
+            if venv.path not in venvs or venvs[venv.path].how == "VIRTUAL_ENV":
+                venvs[venv.path] = venv
+        for venv in venvs.values():
+            for source in sources:
+                if source is None or not is_inside(venv.path, source):
+                    continue
+                landed = destination if len(sources) > 1 else relocate(venv.path, source, destination)
+                if landed == venv.path:
+                    continue
+                yield self._report(ctx, copy, venv, source, landed, stage_name, len(sources))
+
+    def _report(self, ctx: Context, copy: Instruction, venv: Venv, source: str, landed: str,
+                stage_name: str, source_count: int) -> Finding:
+        origin = "declared" if venv.how == "VIRTUAL_ENV" else "created"
+        message = (
+            f"`COPY --from={stage_name}` puts the virtualenv {origin} at {venv.path} "
+            f"({venv.how}, line {venv.instruction.start_line}) at {landed}: the shebangs of its "
+            f"console scripts still name `{venv.path}/bin/python`, which does not exist there, so "
+            f"`{landed}/bin/<script>` fails with `exec {landed}/bin/<script>: no such file or "
+            "directory`; copy it to the same path"
+        )
+        fix = None
+        if source_count == 1 and source == venv.path and copy.json_args is None:
+            fix = self._fix(ctx, copy, venv.path, landed)
+            if fix is None:
+                message += f" (not fixed: this stage refers to {landed} elsewhere)"
+            else:
+                message += self._context_copy_note(ctx, copy, venv.path)
+        return self.finding(copy.words[-1].span if copy.json_args is None else copy.span,
+                            message, fix)
+
+    def _context_copy_note(self, ctx: Context, copy: Instruction, built: str) -> str:
+        """Warn when a later `COPY . …` would write the build context over the venv."""
+        name = posixpath.basename(built)
+        try:
+            with open(os.path.join(ctx.directory, ".dockerignore"), encoding="utf-8") as file:
+                if any(line.strip().strip("/").endswith(name) for line in file):
+                    return ""
+        except OSError:
+            pass
+        assert copy.stage is not None
+        for item in copy.stage.instructions[copy.stage.instructions.index(copy) + 1:]:
+            if item.keyword not in ("COPY", "ADD") or item.flag("from") or len(item.words) < 2:
+                continue
+            target = resolve_path(item.words[-1].value, workdir_at(ctx.doc, item))
+            if target is not None and is_inside(built, target) and built != target:
+                return (f"; the `{item.keyword}` at line {item.start_line} copies the build context "
+                        f"into {target}: make sure `.dockerignore` excludes `{name}`")
+        return ""
+
+    def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:
+        """Copy to `built`; rewrite `landed` in `ENV PATH` entries and `ENV VIRTUAL_ENV`."""
+        text = ctx.doc.text
+        if not _PLAIN_PATH.fullmatch(built):
+            return None
+        destination = copy.words[-1]
+        suffix = "/" if destination.value.endswith("/") else ""
+        edits = [Edit(destination.span.start, destination.span.end, built + suffix)]
+        for stage in _descendants(ctx, copy.stage) if copy.stage else []:
+            for item in stage.instructions:
+                if item is copy:
+                    continue
+                handled: list[Span] = []
+                if item.keyword == "ENV":
+                    for pair in env_pairs(item):
+                        if pair.name not in ("PATH", "VIRTUAL_ENV"):
+                            continue
+                        raw = text[pair.value_span.start:pair.value_span.end]
+                        if "\n" in raw:
+                            return None
+                        for offset in _mentions(raw, landed):
+                            after = raw[offset + len(landed):]
+                            entry_ok = (after.startswith("/bin") and not after[4:5].strip(":\"'/")
+                                        if pair.name == "PATH" else not after.strip("/\"'"))
+                            if not entry_ok:
+                                return None
+                            start = pair.value_span.start + offset
+                            edits.append(Edit(start, start + len(landed), built))
+                            handled.append(Span(start, start + len(landed)))
+                body = text[item.span.start:item.span.end]
+                for offset in _mentions(body, landed):
+                    start = item.span.start + offset
+                    if not any(span.start == start for span in handled):
+                        return None
+        return Fix(tuple(edits), Applicability.UNSAFE,
+                   f"Copy the virtualenv to {built}, where it was built")
