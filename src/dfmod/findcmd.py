@@ -46,6 +46,7 @@ class FindAction:
 
     @property
     def batched(self) -> bool:
+        """`+`: the command runs on many paths at once (`-execdir`: per directory)."""
         return self.terminator is not None and self.terminator.value == "+"
 
 
@@ -244,15 +245,10 @@ def remove_elements(text: str, chain: Chain, first: int, last: int,
     after_op = chain.operators[last].text if last < len(chain.operators) else None
     if before_op not in (None, "&&", *_LIST_BREAKS) or after_op not in (None, "&&", *_LIST_BREAKS):
         return None
-    starts_list = before_op in (None, *_LIST_BREAKS)
     if last > first and before_op == "&&" and not always_succeeds_before(chain, first):
         start = chain.elements[first - 1].span.end
         end = chain.elements[first].span.end
-        if "\n" in text[start:end] and _has_comment_line(text, start, end):
-            return None
-        return [Edit(start, end, "")]
-    if last > first and starts_list and after_op == "&&" and before_op is not None:
-        return None  # `a; find || true && b`: removing would glue `b` to the `;` differently
+        return None if _has_comment_line(text, start, end) else [Edit(start, end, "")]
     merged = _merge(chain, first, last)
     return remove_element(text, merged, escape)
 
@@ -263,7 +259,7 @@ def _merge(chain: Chain, first: int, last: int) -> Element:
     span = Span(elements[first].span.start, elements[last].span.end)
     commands = [command for element in elements[first:last + 1] for command in element.commands]
     merged = Element("group", span, commands)
-    copy = Chain(elements[:first] + [merged] + elements[last + 1:],
+    copy = Chain([*elements[:first], merged, *elements[last + 1:]],
                  chain.operators[:first] + chain.operators[last:])
     merged.chain = copy
     merged.index = first
@@ -271,7 +267,4 @@ def _merge(chain: Chain, first: int, last: int) -> Element:
 
 
 def _has_comment_line(text: str, start: int, end: int) -> bool:
-    for line in text[start:end].splitlines()[1:]:
-        if line.lstrip(" \t").startswith("#"):
-            return True
-    return False
+    return any(line.lstrip(" \t").startswith("#") for line in text[start:end].splitlines()[1:])
