@@ -58,8 +58,9 @@ def test_remove_element_keeps_the_rest_of_the_chain(layout: str, victim: str,
     assert ("\r\n" in new_text) == ("\r\n" in text)
 
 
-def test_remove_element_refuses_when_operators_differ() -> None:
-    doc, element = _element("FROM x\nRUN ok a && ok b || ok c\n", "b")
+@pytest.mark.parametrize("chain", ["ok a && ok b || ok c", "ok a || ok b || ok c", "ok a || ok b"])
+def test_remove_element_refuses_next_to_or(chain: str) -> None:
+    doc, element = _element(f"FROM x\nRUN {chain}\n", "b")
     assert remove_element(doc.text, element) is None
 
 

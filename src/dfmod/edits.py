@@ -136,8 +136,8 @@ def remove_element(text: str, element: Element, escape: str = "\\") -> list[Edit
     operator trailing (`a && \\` / `b && \\` / `c`) or leading (`a \\` / `&& b \\`);
     one command per line of a heredoc script. Comment lines are never deleted. Returns
     None when the removal would change what the remaining commands mean (the operators on
-    both sides differ), when the element is alone in its chain, or when no layout rule
-    applies cleanly.
+    both sides differ, or one of them is `||`), when the element is alone in its chain, or
+    when no layout rule applies cleanly.
     """
     chain: Chain | None = element.chain
     if chain is None or len(chain.elements) < 2:
@@ -146,6 +146,11 @@ def remove_element(text: str, element: Element, escape: str = "\\") -> list[Edit
     before_op = chain.operators[index - 1] if index > 0 else None
     after_op = chain.operators[index] if index < len(chain.operators) else None
     if before_op and after_op and before_op.text != after_op.text:
+        return None
+    if "||" in (getattr(before_op, "text", None), getattr(after_op, "text", None)):
+        # `a || b || c` without b runs c when a succeeds; `a || b` without b lets a's
+        # failure through. A command next to `||` cannot be dropped without changing
+        # what the others do.
         return None
     span = element.span
     own_line_start = line_start(text, span.start)
