@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 from dfmod.dockerfile import Dockerfile, DockerfileSyntaxError, env_pairs
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "dockerfiles").iterdir())

@@ -21,12 +21,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 from dfmod.discovery import is_dockerfile_name
 from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, fix
 from dfmod.registry import all_codemods
+from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 if sys.version_info >= (3, 11):
     import tomllib
