@@ -70,7 +70,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Dockerfile, Instruction
+from dfmod.dockerfile import Instruction
 from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text
 from dfmod.masking import (
     Mask,
@@ -111,24 +111,6 @@ def _list_can_fail(chain: Chain, first: int, last: int) -> bool:
             chain.elements[last]):
         return False
     return any(can_fail(element) for element in chain.elements[first:last + 1])
-
-
-def _shell_in_force(doc: Dockerfile, instruction: Instruction) -> list[str] | None:
-    """The `SHELL` a RUN runs with, inherited through `FROM <earlier stage>`.
-
-    `dfmod.shell.stage_shell` only looks at the RUN's own stage; `SHELL` is part of the
-    image config, so a stage built `FROM` an earlier stage keeps that stage's `SHELL`.
-    """
-    shell = stage_shell(instruction)
-    stage = instruction.stage
-    while shell is None and stage is not None:
-        parent = None if stage.base.isdigit() else doc.stage_named(stage.base)
-        if parent is None or parent.index >= stage.index:
-            return None
-        shells = [item.json_args for item in parent.instructions if item.keyword == "SHELL"]
-        shell = shells[-1] if shells else None
-        stage = parent
-    return shell
 
 
 class MaskedFailure(Codemod):
@@ -223,7 +205,7 @@ class MaskedFailure(Codemod):
                 return None
             insert_at += newline + 1
         else:
-            shell = _shell_in_force(doc, instruction)
+            shell = stage_shell(doc, instruction)
             if shell and _errexit_options(shell[1:]):
                 return None
         chain = script.chain

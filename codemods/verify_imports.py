@@ -91,7 +91,7 @@ from dfmod.pydeps import (
     top_level_imports,
     verification_module,
 )
-from dfmod.runtime import PYTHON, Runtime, lineage, runtime
+from dfmod.runtime import PYTHON, Runtime, runtime
 from dfmod.shell import is_posix_shell, stage_shell
 from dfmod.tools import ToolCall, basename, tool_call
 
@@ -225,7 +225,7 @@ class VerifyImports(Codemod):
             "interpreter, user or stage (`pip install --user` before `USER`, a venv not on "
             "PATH or not copied), the build passes and the container fails at start with "
             "`No module named …`")
-        base = lineage(doc, final)[0].base.lower()
+        base = doc.lineage(final)[0].base.lower()
         if any(name in base for name in _WINDOWS):
             return self.finding(found.instruction.keyword_span, message)
         if not all(_SAFE_WORD.match(word) for word in [interpreter, *scripts]):
@@ -242,7 +242,7 @@ class VerifyImports(Codemod):
                 parts.append(f'{interpreter} -c "import {", ".join(missing)}"')
             parts.extend(f"{name} --version" for name in scripts)
             after = _placement(ctx, final, anchor, len(parts))
-            if not is_posix_shell(_shell_at(final, after)):
+            if not is_posix_shell(_shell_at(doc, after)):
                 return self.finding(found.instruction.keyword_span, message)
             line = "RUN " + " && ".join(parts)
         offset = after.span.end
@@ -268,7 +268,7 @@ def _contributing_stages(doc: Dockerfile, final: Stage) -> list[Stage]:
     pending = [final]
     while pending:
         stage = pending.pop()
-        for item in lineage(doc, stage):
+        for item in doc.lineage(stage):
             if item in result:
                 continue
             result.append(item)
@@ -359,7 +359,7 @@ def _read_imports(path: str) -> list[str]:
 
 def _python_version(doc: Dockerfile, final: Stage) -> str | None:
     """`3.11` from a `python:3.11-slim` base (through `FROM <stage>` lineage)."""
-    base = lineage(doc, final)[0].base
+    base = doc.lineage(final)[0].base
     match = re.match(r"^(?:[^\s]*/)?python:(\d+)\.(\d+)", base)
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
@@ -523,7 +523,7 @@ def _interpreter(doc: Dockerfile, final: Stage, found: Runtime) -> str:
 
 
 def _bare_python(doc: Dockerfile, final: Stage) -> str:
-    stages = lineage(doc, final)
+    stages = doc.lineage(final)
     if _has_no_shell(stages[0].base.lower()):
         return "python3"  # distroless/python3 has /usr/bin/python3
     if "python" in stages[0].base.lower():
@@ -537,9 +537,9 @@ def _bare_python(doc: Dockerfile, final: Stage) -> str:
     return "python3"  # Debian/Ubuntu/Alpine packages install `python3`, not `python`
 
 
-def _shell_at(final: Stage, after: Instruction) -> list[str] | None:
+def _shell_at(doc: Dockerfile, after: Instruction) -> list[str] | None:
     """The `SHELL` in force just after `after` (None: the default `/bin/sh -c`)."""
-    shell: list[str] | None = stage_shell(after)
+    shell: list[str] | None = stage_shell(doc, after)
     if after.keyword == "SHELL":
         shell = after.json_args
     return shell

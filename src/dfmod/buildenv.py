@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 
 from dfmod.dockerfile import Dockerfile, Instruction, Stage, env_pairs
-from dfmod.state import _instructions_before
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -52,7 +51,7 @@ BASE_IMAGE_ENV: dict[str, frozenset[str]] = {
 
 def lineage_before(doc: Dockerfile, instruction: Instruction) -> list[Instruction]:
     """Instructions before `instruction` in its stage and the stages it is built FROM."""
-    return _instructions_before(doc, instruction)
+    return doc.instructions_before(instruction)
 
 
 def root_stage(doc: Dockerfile, stage: Stage) -> Stage:

@@ -10,6 +10,7 @@ has changes; 2 a usage or input error (after processing every other file).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,10 +38,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="skip these codemods (comma separated)")
         sub.add_argument("--unsafe-fixes", action="store_true",
                          help="also apply fixes that change behaviour")
+        sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                         help="parallel processes (default: one per CPU)")
+        sub.add_argument("--shard", type=_shard, metavar="I/N",
+                         help="process only shard I of N (a stable split of the files)")
 
     check = commands.add_parser("check", help="report findings")
     common(check)
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -92,14 +97,30 @@ def _explain(rule: str) -> int:
     return EXIT_CLEAN
 
 
+def _shard(value: str) -> tuple[int, int]:
+    index, _, total = value.partition("/")
+    if not (index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {value!r}")
+    return int(index), int(total)
+
+
+def _in_shard(path: str, shard: tuple[int, int] | None) -> bool:
+    """Stable across runs and machines: a path's shard depends on its name alone."""
+    if shard is None:
+        return True
+    import zlib
+
+    return zlib.crc32(path.replace("\\", "/").encode()) % shard[1] == shard[0] - 1
+
+
 def _run(args: argparse.Namespace) -> int:
     from dfmod.diff import unified_diff
     from dfmod.discovery import discover
-    from dfmod.dockerfile import Dockerfile, DockerfileSyntaxError
-    from dfmod.engine import Settings, check, fix
+    from dfmod.engine import Settings
     from dfmod.registry import select_codemods
-    from dfmod.report import Located, json_report, summary, text_report
-    from dfmod.source import InputError, read_source, write_source
+    from dfmod.report import json_report, summary, text_report
+    from dfmod.runner import run
+    from dfmod.source import InputError
 
     try:
         codemods = select_codemods(args.select, args.ignore)
@@ -107,49 +128,43 @@ def _run(args: argparse.Namespace) -> int:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
     try:
-        paths = discover(args.paths)
+        paths = [path for path in discover(args.paths) if _in_shard(path, args.shard)]
     except InputError as error:
         _error(str(error))
         return EXIT_ERROR
     settings = Settings(codemods, unsafe_fixes=args.unsafe_fixes)
-    instances = settings.instances()
+    mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
+    jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     failed = False
-    located: list[Located] = []
+    located = []
     diffs: list[str] = []
-    fixed = 0
-    for path in paths:
-        try:
-            source = read_source(path)
-            try:
-                doc = Dockerfile(source.text, path)
-            except DockerfileSyntaxError as error:
-                raise InputError(path, f"cannot parse: {error}") from None
-            if args.command == "check":
-                located.extend(Located.of(doc, item) for item in check(doc, instances, settings))
-                continue
-            outcome = fix(doc, settings)
-            located.extend(Located.of(outcome.doc, item) for item in outcome.findings)
-            if outcome.text == source.text:
-                continue
-            if args.fix:
-                write_source(source, outcome.text)
-                fixed += len(outcome.applied)
-            else:
-                diffs.append(unified_diff(path, source.text, outcome.text))
-        except InputError as error:
-            _error(str(error))
+    fixed = files = 0
+    for result in run(paths, settings, mode, jobs=jobs):
+        files += 1
+        if result.error:
+            _error(result.error)
             failed = True
-    if args.command == "check":
+            continue
+        located.extend(result.findings)
+        fixed += result.applied if result.changed else 0
+        if mode == "diff" and result.changed:
+            assert result.before is not None and result.after is not None
+            diffs.append(unified_diff(result.path, result.before, result.after))
+    if mode == "check":
         if args.format == "json":
             sys.stdout.write(json_report(located))
+        elif args.format in ("sarif", "github"):
+            from dfmod import formats
+
+            sys.stdout.write(formats.render(args.format, located, codemods))
         else:
             sys.stdout.write(text_report(located))
             if located:
-                sys.stdout.write(summary(located, len(paths)) + "\n")
+                sys.stdout.write(summary(located, files) + "\n")
         status = EXIT_FINDINGS if located else EXIT_CLEAN
-    elif args.fix:
+    elif mode == "fix":
         if located or fixed:
-            sys.stderr.write(text_report(located) + summary(located, len(paths), fixed) + "\n")
+            sys.stderr.write(text_report(located) + summary(located, files, fixed) + "\n")
         status = EXIT_FINDINGS if located else EXIT_CLEAN
     else:
         patch = "".join(diffs)

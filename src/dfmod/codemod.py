@@ -51,6 +51,7 @@ class Codemod:
     summary: ClassVar[str]
     applicability: ClassVar[Applicability]
     default_options: ClassVar[dict[str, Any]] = {}
+    kind: ClassVar[str] = "dockerfile"  # the document kind it checks: "dockerfile" or "compose"
     # True for codemods whose fix adds, removes or moves whole instructions (the property
     # tests check that every other fix keeps the instruction count).
     changes_instruction_count: ClassVar[bool] = False

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 
+from dfmod.documents import kind_of
 from dfmod.source import InputError
 
-DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile",
-                       "Containerfile", "Containerfile.*")
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv",
                                  "__pycache__", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
                                  ".pytest_cache", "site-packages"})
 
 
 def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in DOCKERFILE_PATTERNS)
+    return kind_of(name) == "dockerfile"
+
+
+WALKED_KINDS = ("dockerfile",)
 
 
 def discover(paths: list[str]) -> list[str]:
@@ -47,7 +48,7 @@ def discover(paths: list[str]) -> list[str]:
                     and not os.path.exists(os.path.join(root, name, "pyvenv.cfg"))
                 )
                 for name in sorted(files):
-                    if is_dockerfile_name(name):
+                    if kind_of(name) in WALKED_KINDS:
                         add(os.path.join(root, name))
         elif os.path.lexists(path):
             add(path)

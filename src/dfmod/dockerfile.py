@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from dfmod.documents import DocumentError
 from dfmod.text import MappedText, Span, line_starts
 
 # Go's unicode.IsSpace, which BuildKit uses to trim lines.
@@ -29,7 +30,7 @@ _JSON_DECODER = json.JSONDecoder()
 _JSON_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 
 
-class DockerfileSyntaxError(Exception):
+class DockerfileSyntaxError(DocumentError):
     """BuildKit would reject this file; `line` is 1-based."""
 
     def __init__(self, line: int, message: str) -> None:
@@ -180,6 +181,8 @@ class EnvPair:
 class Dockerfile:
     """A parsed Dockerfile; `text` is never modified, edits are computed against it."""
 
+    kind = "dockerfile"
+
     def __init__(self, text: str, path: str = "Dockerfile") -> None:
         self.text = text
         self.path = path
@@ -205,6 +208,38 @@ class Dockerfile:
 
         line = bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
+
+    def problems(self) -> int:
+        """How many RUN shells fail to parse (a fix must never add one)."""
+        from dfmod.shell import run_scripts
+
+        return sum(script.has_error for instruction in self.instructions
+                   for script in run_scripts(self, instruction))
+
+    def related_paths(self) -> list[str]:
+        return []
+
+    def lineage(self, stage: Stage) -> list[Stage]:
+        """The stage and the earlier stages it is built `FROM`, oldest first."""
+        chain = [stage]
+        while True:
+            parent = self.stage_named(chain[0].base)
+            if parent is None or parent in chain or parent.index >= chain[0].index:
+                return chain
+            chain.insert(0, parent)
+
+    def instructions_before(self, instruction: Instruction) -> list[Instruction]:
+        """The instructions whose effect (ENV, USER, WORKDIR, SHELL…) reaches `instruction`:
+        those before it in its stage and, first, those of the stages it is built FROM."""
+        if instruction.stage is None:
+            return []
+        items: list[Instruction] = []
+        for stage in self.lineage(instruction.stage):
+            for item in stage.instructions:
+                if item is instruction:
+                    return items
+                items.append(item)
+        return items
 
     def directive(self, name: str) -> Directive | None:
         for item in self.directives:

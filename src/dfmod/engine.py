@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Dockerfile, DockerfileSyntaxError
+from dfmod.documents import Document, DocumentError
 from dfmod.edits import Applicability, Finding, Fix, apply_edits, overlaps
-from dfmod.shell import run_scripts
 
 MAX_ROUNDS = 10
 
@@ -26,8 +25,10 @@ class Settings:
     unsafe_fixes: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def instances(self) -> list[Codemod]:
-        return [codemod(self.options.get(codemod.id)) for codemod in self.codemods]
+    def instances(self, kind: str = "dockerfile") -> list[Codemod]:
+        """The selected codemods that work on documents of `kind`, with their options."""
+        return [codemod(self.options.get(codemod.id)) for codemod in self.codemods
+                if codemod.kind == kind]
 
     def applies(self, fix: Fix | None) -> bool:
         if fix is None or fix.applicability is Applicability.DISPLAY_ONLY:
@@ -39,7 +40,7 @@ class Settings:
 class Outcome:
     """A file after checking (and fixing): the findings left and the fixes applied."""
 
-    doc: Dockerfile
+    doc: Document
     findings: list[Finding]
     applied: list[Finding]
 
@@ -48,9 +49,9 @@ class Outcome:
         return self.doc.text
 
 
-def check(doc: Dockerfile, codemods: list[Codemod], settings: Settings | None = None) -> list[Finding]:
+def check(doc: Document, codemods: list[Codemod], settings: Settings | None = None) -> list[Finding]:
     """Every finding of every codemod on `doc`, in file order."""
-    ctx = Context(doc, settings.options if settings else None)
+    ctx = Context(doc, settings.options if settings else None)  # type: ignore[arg-type]
     findings: list[Finding] = []
     for codemod in codemods:
         findings.extend(codemod.check(ctx))
@@ -58,9 +59,9 @@ def check(doc: Dockerfile, codemods: list[Codemod], settings: Settings | None = 
     return findings
 
 
-def fix(doc: Dockerfile, settings: Settings) -> Outcome:
+def fix(doc: Document, settings: Settings) -> Outcome:
     """Apply applicable fixes until none is left (see the module docstring)."""
-    codemods = settings.instances()
+    codemods = settings.instances(doc.kind)
     applied: list[Finding] = []
     for _ in range(MAX_ROUNDS):
         findings = check(doc, codemods, settings)
@@ -88,22 +89,14 @@ def _non_overlapping(findings: list[Finding]) -> list[Finding]:
     return chosen
 
 
-def _apply(doc: Dockerfile, findings: list[Finding]) -> Dockerfile | None:
+def _apply(doc: Document, findings: list[Finding]) -> Document | None:
     """The document with the findings' fixes applied, or None if that would break it."""
     edits = [edit for item in findings if item.fix is not None for edit in item.fix.edits]
     try:
         text = apply_edits(doc.text, edits)
-        new_doc = Dockerfile(text, doc.path)
-    except (ValueError, DockerfileSyntaxError):
+        new_doc = type(doc)(text, doc.path)  # type: ignore[call-arg]
+    except (ValueError, DocumentError):
         return None
-    if _broken_scripts(new_doc) > _broken_scripts(doc):
+    if new_doc.problems() > doc.problems():
         return None
     return new_doc
-
-
-def _broken_scripts(doc: Dockerfile) -> int:
-    return sum(
-        script.has_error
-        for instruction in doc.instructions
-        for script in run_scripts(doc, instruction)
-    )

@@ -80,16 +80,6 @@ class Runtime:
     commands: list[RuntimeCommand]
 
 
-def lineage(doc: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built FROM, oldest first."""
-    chain = [stage]
-    while True:
-        parent = doc.stage_named(chain[0].base)
-        if parent is None or parent in chain or parent.index >= chain[0].index:
-            return chain
-        chain.insert(0, parent)
-
-
 def _argv(doc: Dockerfile, instruction: Instruction) -> list[list[str]] | None:
     """The commands of a CMD/ENTRYPOINT; a shell form becomes one argv per simple command."""
     if instruction.json_args is not None:
@@ -214,7 +204,7 @@ def runtime(doc: Dockerfile, stage: Stage) -> Runtime | None:
     """The Python commands the image built by `stage` runs at start, or None."""
     entrypoint: Instruction | None = None
     cmd: Instruction | None = None
-    for item in lineage(doc, stage):
+    for item in doc.lineage(stage):
         inherited_cmd = cmd
         for instruction in item.instructions:
             if instruction.keyword == "ENTRYPOINT":

@@ -362,7 +362,7 @@ def run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
     """
     if instruction.keyword != "RUN" or instruction.json_args is not None:
         return []
-    if not is_posix_shell(stage_shell(instruction)):
+    if not is_posix_shell(stage_shell(doc, instruction)):
         return []
     command = instruction.args
     if not instruction.heredocs:
@@ -383,15 +383,14 @@ def run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
     return [parse_shell(command + tail)]
 
 
-def stage_shell(instruction: Instruction) -> list[str] | None:
-    """The `SHELL` in force for an instruction (None: the default `/bin/sh -c`)."""
-    stage = instruction.stage
-    if stage is None:
-        return None
+def stage_shell(doc: Dockerfile, instruction: Instruction) -> list[str] | None:
+    """The `SHELL` in force for an instruction (None: the default `/bin/sh -c`).
+
+    `SHELL` is part of the image config, so a stage built `FROM` an earlier stage keeps
+    that stage's `SHELL`.
+    """
     shell: list[str] | None = None
-    for item in stage.instructions:
-        if item is instruction:
-            break
+    for item in doc.instructions_before(instruction):
         if item.keyword == "SHELL":
             shell = item.json_args
     return shell

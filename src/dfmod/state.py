@@ -1,46 +1,23 @@
 """What is in force at an instruction: environment, user, home directory, uid.
 
 A stage built `FROM` another stage inherits that stage's `ENV` and `USER`; these helpers
-follow that chain so codemods agree on, say, which home directory pip uses in a `RUN`.
+follow that chain (`Dockerfile.instructions_before`) so codemods agree on, say, which home
+directory pip uses in a `RUN`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dfmod.dockerfile import Dockerfile, Instruction, Stage, env_pairs
+from dfmod.dockerfile import Dockerfile, Instruction, env_pairs
 from dfmod.shell import run_scripts
 from dfmod.tools import basename
-
-
-def _lineage(doc: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built FROM, oldest first."""
-    chain = [stage]
-    seen = {stage.index}
-    while True:
-        parent = doc.stage_named(chain[0].base)
-        if parent is None or parent.index in seen or parent.index >= chain[0].index:
-            return chain
-        seen.add(parent.index)
-        chain.insert(0, parent)
-
-
-def _instructions_before(doc: Dockerfile, instruction: Instruction) -> list[Instruction]:
-    if instruction.stage is None:
-        return []
-    items: list[Instruction] = []
-    for stage in _lineage(doc, instruction.stage):
-        for item in stage.instructions:
-            if item is instruction:
-                return items
-            items.append(item)
-    return items
 
 
 def env_before(doc: Dockerfile, instruction: Instruction) -> dict[str, str]:
     """`ENV` values set before `instruction` in its stage (and the stages it builds on)."""
     env: dict[str, str] = {}
-    for item in _instructions_before(doc, instruction):
+    for item in doc.instructions_before(instruction):
         if item.keyword == "ENV":
             for pair in env_pairs(item):
                 env[pair.name] = pair.value
@@ -50,7 +27,7 @@ def env_before(doc: Dockerfile, instruction: Instruction) -> dict[str, str]:
 def user_before(doc: Dockerfile, instruction: Instruction) -> str | None:
     """The `USER` in force (None: the base image's, assumed root), without a group."""
     user = None
-    for item in _instructions_before(doc, instruction):
+    for item in doc.instructions_before(instruction):
         if item.keyword == "USER":
             user = item.arg_text.split(":", 1)[0] or None
     return user
@@ -78,7 +55,7 @@ def account(doc: Dockerfile, instruction: Instruction, user: str | None) -> Acco
     assert user is not None
     uid = int(user) if user.isdigit() else None
     home = f"/home/{user}"
-    for item in _instructions_before(doc, instruction):
+    for item in doc.instructions_before(instruction):
         for script in run_scripts(doc, item):
             for command in script.commands:
                 if basename(command.name) not in ("useradd", "adduser"):

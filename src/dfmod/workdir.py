@@ -14,7 +14,7 @@ import posixpath
 import re
 
 from dfmod.dockerfile import Dockerfile, Instruction
-from dfmod.state import _instructions_before, env_before, expand
+from dfmod.state import env_before, expand
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -34,7 +34,7 @@ def workdir_before(doc: Dockerfile, instruction: Instruction) -> str | None:
     image's working directory ("." when no `WORKDIR` was set); None if it cannot be known
     (a variable dfmod cannot resolve)."""
     current = "."
-    for item in _instructions_before(doc, instruction):
+    for item in doc.instructions_before(instruction):
         if item.keyword != "WORKDIR":
             continue
         value = _expanded(doc, item, item.arg_text)

@@ -1,0 +1,91 @@
+"""Running dfmod over many files: the work behind `check`, `apply` and `pr`.
+
+Each file is read, parsed as its kind, checked or fixed, and (with `write`) written back
+atomically; a file's failure becomes its `error` and never stops the others. Documents can
+bring other files into the run (a compose file brings the Dockerfiles it builds); each file
+is processed once. With `jobs > 1` files are processed in parallel processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from dfmod import documents
+from dfmod.engine import Settings, check, fix
+from dfmod.report import Located
+from dfmod.source import InputError, read_source, write_source
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Located] = field(default_factory=list)
+    before: str | None = None
+    after: str | None = None  # the fixed text (None when only checking)
+    applied: int = 0
+    error: str | None = None
+    related: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None and self.after != self.before
+
+
+def process(path: str, settings: Settings, mode: str) -> FileResult:
+    """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write)."""
+    result = FileResult(path)
+    try:
+        source = read_source(path)
+        result.before = source.text
+        try:
+            doc = documents.parse(source.text, path)
+        except documents.DocumentError as error:
+            raise InputError(path, f"cannot parse: {error}") from None
+        result.related = doc.related_paths()
+        if mode == "check":
+            findings = check(doc, settings.instances(doc.kind), settings)
+            result.findings = [Located.of(doc, item) for item in findings]
+            return result
+        outcome = fix(doc, settings)
+        result.after = outcome.text
+        result.applied = len(outcome.applied)
+        result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
+        if mode == "fix" and result.changed:
+            write_source(source, outcome.text)
+    except InputError as error:
+        result.error = str(error)
+    return result
+
+
+def _process_star(arguments: tuple[str, Settings, str]) -> FileResult:
+    return process(*arguments)
+
+
+def run(paths: Iterable[str], settings: Settings, mode: str, jobs: int = 1) -> Iterator[FileResult]:
+    """Process `paths` (and the files they bring in) once each, yielding results in order."""
+    seen: set[str] = set()
+    pending = list(paths)
+    executor = ProcessPoolExecutor(jobs) if jobs > 1 and len(pending) > 1 else None
+    try:
+        while pending:
+            batch = []
+            for path in pending:
+                key = os.path.realpath(path)
+                if key not in seen:
+                    seen.add(key)
+                    batch.append(path)
+            pending = []
+            if executor is not None:
+                results = executor.map(_process_star, [(p, settings, mode) for p in batch],
+                                       chunksize=max(1, len(batch) // (jobs * 8)))
+            else:
+                results = (process(p, settings, mode) for p in batch)
+            for result in results:
+                pending.extend(result.related)
+                yield result
+    finally:
+        if executor is not None:
+            executor.shutdown()
