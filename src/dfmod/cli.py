@@ -53,6 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--fix", action="store_true", help="write the fixes in place")
     mode.add_argument("--patch", metavar="FILE", help="write the diff to FILE")
 
+    pr = commands.add_parser("pr", help="commit the fixes on a branch and write a pull-request body")
+    pr.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                    help="files or directories inside the repository (default: .)")
+    pr.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
+    pr.add_argument("--base", metavar="BRANCH", help="base branch (default: the current branch)")
+    pr.add_argument("--branch", default="dfmod/fixes", metavar="NAME", help="branch to create or update")
+    pr.add_argument("--select", type=_rule_list, action="extend", metavar="IDS")
+    pr.add_argument("--ignore", type=_rule_list, action="extend", metavar="IDS")
+    pr.add_argument("--unsafe-fixes", action="store_true")
+    pr.add_argument("--squash", action="store_true", help="one commit instead of one per codemod")
+    pr.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author")
+    pr.add_argument("--push", metavar="REMOTE", help="push the branch to REMOTE")
+    pr.add_argument("--open", action="store_true", help="run `gh pr create` (needs gh)")
+    pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
+    pr.add_argument("--format", choices=["text", "json"], default="text")
+
     commands.add_parser("rules", help="list the codemods")
     explain = commands.add_parser("explain", help="show a codemod's documentation")
     explain.add_argument("rule", metavar="ID")
@@ -66,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.rule)
+        if args.command == "pr":
+            from dfmod import pr
+
+            return pr.run(args)
         return _run(args)
     except BrokenPipeError:
         return EXIT_ERROR
