@@ -68,8 +68,6 @@ class CacheMountNoCacheDir(Codemod):
             if not mounts:
                 continue
             for script in ctx.scripts(instruction):
-                if script.has_error:
-                    continue
                 for command in script.commands:
                     call = tool_call(command)
                     if call is None or call.tool not in CACHE_TOOLS:

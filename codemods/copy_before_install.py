@@ -222,8 +222,6 @@ def _install(ctx: Context, run: Instruction) -> _Install | None:
     if not scripts and run.keyword == "RUN":
         return None
     for script in scripts:
-        if script.has_error:
-            return None
         for command in sorted(script.commands, key=lambda item: item.span.start):
             call = tool_call(command)
             if call is not None:

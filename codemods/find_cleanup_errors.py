@@ -122,8 +122,6 @@ class FindCleanupErrors(Codemod):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:
             for script in ctx.scripts(instruction):
-                if script.has_error:
-                    continue
                 for chain in script.chains:
                     for element in chain.elements:
                         if element.kind != "command" or element.command is None:

@@ -239,8 +239,6 @@ class KeepDistInfo(Codemod):
         for instruction in ctx.doc.instructions:
             scripts = ctx.scripts(instruction)
             for script in scripts:
-                if script.has_error:
-                    continue
                 for chain in script.chains:
                     for element in chain.elements:
                         target = _target(element)

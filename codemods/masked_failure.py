@@ -121,8 +121,6 @@ class MaskedFailure(Codemod):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:
             for script in ctx.scripts(instruction):
-                if script.has_error:
-                    continue
                 for chain in script.chains:
                     yield from self._check_chain(ctx, chain)
                 if script.is_heredoc_body:

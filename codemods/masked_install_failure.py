@@ -55,8 +55,6 @@ class MaskedInstallFailure(Codemod):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:
             for script in ctx.scripts(instruction):
-                if script.has_error:
-                    continue
                 for chain in script.chains:
                     for mask in masks(chain):
                         label = element_install(mask.guarded)

@@ -116,8 +116,7 @@ class PipCachePurge(Codemod):
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:
             for script in ctx.scripts(instruction):
-                if not script.has_error:
-                    yield from self._check_script(ctx, instruction, script)
+                yield from self._check_script(ctx, instruction, script)
 
     def _check_script(self, ctx: Context, instruction: Instruction,
                       script: ShellScript) -> Iterator[Finding]:

@@ -158,8 +158,6 @@ class UserSiteNotOnPath(Codemod):
             if item.keyword != "RUN":
                 continue
             for script in ctx.scripts(item):
-                if script.has_error:
-                    continue
                 for command in script.commands:
                     call = tool_call(command)
                     if call is None or call.tool != "pip" or call.subcommand != "install":

@@ -167,8 +167,6 @@ class VerifyImports(Codemod):
         for stage in stages:
             for instruction in stage.instructions:
                 for script in ctx.scripts(instruction):
-                    if script.has_error:
-                        continue
                     for command in script.commands:
                         call = tool_call(command)
                         if call is None or not call.is_install:
@@ -490,7 +488,7 @@ def _run_argvs(ctx: Context, instruction: Instruction) -> list[list[str | None]]
         return []
     if instruction.json_args is not None:
         return [list(instruction.json_args)]
-    return [command.argv for script in ctx.scripts(instruction) if not script.has_error
+    return [command.argv for script in ctx.scripts(instruction)
             for command in script.commands]
 
 

@@ -28,12 +28,23 @@ class Context:
         self._scripts: dict[int, list[ShellScript]] = {}
 
     def scripts(self, instruction: Instruction) -> list[ShellScript]:
-        """The shell programs of a RUN (see `dfmod.shell.run_scripts`), parsed once."""
+        """The shell programs of a RUN (see `dfmod.shell.run_scripts`) that parse, parsed once.
+
+        A script tree-sitter cannot fully parse is left out: codemods never reason about,
+        let alone edit, shell they cannot read.
+        """
         cached = self._scripts.get(instruction.index)
         if cached is None:
-            cached = run_scripts(self.doc, instruction)
+            cached = [script for script in run_scripts(self.doc, instruction)
+                      if not script.has_error]
             self._scripts[instruction.index] = cached
         return cached
+
+    def run_scripts(self) -> Iterator[tuple[Instruction, ShellScript]]:
+        """Every readable RUN script of the document, with its instruction."""
+        for instruction in self.doc.instructions:
+            for script in self.scripts(instruction):
+                yield instruction, script
 
     @property
     def directory(self) -> str:

@@ -180,8 +180,6 @@ def find_venvs(ctx: Context, stage: Stage) -> list[Venv]:
         env = {k: v for k, v in env_at(doc, item).items() if v is not None}
         cwd = workdir_at(doc, item)
         for script in ctx.scripts(item):
-            if script.has_error:
-                continue
             for command in script.commands:
                 if basename(command.name) == "cd":
                     cwd = _cd(command, cwd)
