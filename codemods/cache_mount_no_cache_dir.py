@@ -50,7 +50,7 @@ from dfmod.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction, Mount, env_pairs
 from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
-from dfmod.state import Account, account, env_before, is_root, user_before
+from dfmod.state import Account, account, is_root, known_env, user_before
 from dfmod.tools import ToolCall, tool_call
 
 
@@ -79,7 +79,7 @@ class CacheMountNoCacheDir(Codemod):
                     call: ToolCall, reported_env: set[int],
                     reported_mounts: set[int]) -> Iterator[Finding]:
         tool = CACHE_TOOLS[call.tool]
-        env = env_before(ctx.doc, instruction)
+        env = known_env(ctx.doc, instruction)
         user = user_before(ctx.doc, instruction)
         owner = account(ctx.doc, instruction, user)
         directory = cache_dir(tool, env, owner.home)

@@ -50,7 +50,7 @@ from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction, Mount
 from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
 from dfmod.shell import Command, Element, ShellScript
-from dfmod.state import account, env_before, user_before
+from dfmod.state import account, known_env, user_before
 from dfmod.tools import ToolCall, tool_call
 
 _NO_CACHE_FLAG = "--no-cache-dir"
@@ -93,7 +93,7 @@ def _pip_cache_mount(ctx: Context, instruction: Instruction) -> Mount | None:
     mounts = [mount for mount in instruction.mounts if mount.type == "cache" and mount.target]
     if not mounts:
         return None
-    env = env_before(ctx.doc, instruction)
+    env = known_env(ctx.doc, instruction)
     owner = account(ctx.doc, instruction, user_before(ctx.doc, instruction))
     directory = cache_dir(PIP, env, owner.home)
     return next((mount for mount in mounts if serves(mount, directory)), None)
@@ -135,7 +135,7 @@ class PipCachePurge(Codemod):
 
     def _finding(self, ctx: Context, instruction: Instruction, script: ShellScript,
                  purge: ToolCall, action: str, installs: list[ToolCall]) -> Finding:
-        env = env_before(ctx.doc, instruction)
+        env = known_env(ctx.doc, instruction)
         mount = _pip_cache_mount(ctx, instruction)
         spelled = f"pip cache {action}"
         env_disabled = bool(env.get(_NO_CACHE_ENV))  # pip ignores an empty value

@@ -52,12 +52,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dfmod.buildenv import env_at, lineage_before, process_command
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction
 from dfmod.edits import Applicability, Edit, Finding, Fix
 from dfmod.shell import Command
-from dfmod.state import account, is_root, user_before
+from dfmod.state import account, env_at, is_root, process_command, user_before
 from dfmod.tools import ToolCall, tool_call
 from dfmod.venvs import find_venvs
 
@@ -114,7 +113,7 @@ class UserSiteNotOnPath(Codemod):
         if "/" in name or "$" in name or _PYTHON.match(name):
             return
         last = stage.instructions[-1]
-        installs = self._user_installs(ctx, [*lineage_before(ctx.doc, last), last])
+        installs = self._user_installs(ctx, [*ctx.doc.instructions_before(last), last])
         installs = [item for item in installs
                     if name in KNOWN_SCRIPTS or _normalise(name) in item.packages]
         if not installs:

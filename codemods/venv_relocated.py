@@ -53,10 +53,10 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from dfmod.buildenv import env_at, expand, resolve_path, workdir_at
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction, Stage, env_pairs
 from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.state import env_at, expand, resolve_path, workdir_at
 from dfmod.text import Span
 from dfmod.venvs import Venv, find_venvs, is_inside, relocate
 

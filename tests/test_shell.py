@@ -101,3 +101,11 @@ def test_tool_spellings(command: str, tool: str, subcommand: str) -> None:
 def test_not_a_packaging_tool(command: str) -> None:
     _, script = _script(f"FROM x\nRUN {command}\n")
     assert tool_call(script.commands[0]) is None
+
+
+def test_account_of_a_numeric_user_comes_from_useradd() -> None:
+    from dfmod.state import account
+
+    doc = Dockerfile("FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER 1000\nRUN pip install x\n")
+    owner = account(doc, doc.instructions[3], "1000")
+    assert (owner.name, owner.uid, owner.home) == ("app", 1000, "/home/app")

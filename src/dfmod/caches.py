@@ -10,7 +10,6 @@ import posixpath
 from dataclasses import dataclass
 
 from dfmod.dockerfile import Mount
-from dfmod.state import expand
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,11 @@ CACHE_TOOLS = {"pip": PIP, "uv": UV, "uv-pip": UV}
 
 def cache_dir(tool: CacheTool, env: dict[str, str], home: str) -> str:
     """The tool's cache directory: `$PIP_CACHE_DIR`, else `$XDG_CACHE_HOME/pip`, else
-    `HOME/.cache/pip` (uv likewise)."""
+    `HOME/.cache/pip` (uv likewise). `env` holds expanded values (`state.known_env`)."""
     if env.get(tool.cache_dir_env):
-        return posixpath.normpath(expand(env[tool.cache_dir_env], env))
+        return posixpath.normpath(env[tool.cache_dir_env])
     if env.get("XDG_CACHE_HOME"):
-        return posixpath.normpath(expand(env["XDG_CACHE_HOME"], env) + "/" + tool.subdirectory)
+        return posixpath.normpath(env["XDG_CACHE_HOME"] + "/" + tool.subdirectory)
     return f"{home}/.cache/{tool.subdirectory}"
 
 

@@ -24,10 +24,10 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from dfmod.buildenv import env_at, expand, lineage_before, resolve_path, workdir_at
 from dfmod.codemod import Context
 from dfmod.dockerfile import Instruction, Stage, env_pairs
 from dfmod.shell import Command, ShellWord
+from dfmod.state import env_at, expand, resolve_path, workdir_at
 from dfmod.tools import basename, tool_call
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
@@ -163,7 +163,7 @@ def find_venvs(ctx: Context, stage: Stage) -> list[Venv]:
     """
     doc = ctx.doc
     last = stage.instructions[-1]
-    items = [*lineage_before(doc, last), last]
+    items = [*doc.instructions_before(last), last]
     venvs: list[Venv] = []
     poetry_in_project = False
     for item in items:

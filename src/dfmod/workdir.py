@@ -14,7 +14,7 @@ import posixpath
 import re
 
 from dfmod.dockerfile import Dockerfile, Instruction
-from dfmod.state import env_before, expand
+from dfmod.state import expand, known_env
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -23,7 +23,7 @@ def _expanded(doc: Dockerfile, instruction: Instruction, value: str) -> str | No
     """`value` with `$VAR` expanded from earlier `ENV`s, or None if a variable is unknown."""
     if "$" not in value:
         return value
-    env = env_before(doc, instruction)
+    env = known_env(doc, instruction)
     if any(name not in env for name in _VARIABLE.findall(value)):
         return None
     return expand(value, env)
