@@ -1,6 +1,7 @@
 """Golden tests: every `golden/<codemod>/<case>/` is fixed and compared byte for byte.
 
-A case holds `input/` (a build context with one or more Dockerfiles, and any files the
+Compose codemods' cases are run by test_compose_golden.py. A case holds `input/` (a build
+context with one or more Dockerfiles, and any files the
 codemod reads such as requirements.txt), `expected/` (the Dockerfiles after
 `dfmod apply --fix`), and optionally `options.toml`:
 
@@ -34,7 +35,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-CASES = sorted(path for path in GOLDEN.glob("*/*") if (path / "input").is_dir())
+CASES = sorted(path for path in GOLDEN.glob("*/*") if (path / "input").is_dir()
+               and all_codemods().get(path.parent.name) is not None
+               and all_codemods()[path.parent.name].kind == "dockerfile")
 
 
 def _read(path: Path) -> str:

@@ -209,6 +209,13 @@ class Dockerfile:
         line = bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
+    def anchor_line(self, offset: int) -> int:
+        """The first line of the instruction holding `offset` (suppressions sit above it)."""
+        for instruction in self.instructions:
+            if instruction.span.start <= offset <= instruction.span.end:
+                return instruction.start_line
+        return self.position(offset)[0]
+
     def problems(self) -> int:
         """How many RUN shells fail to parse (a fix must never add one)."""
         from dfmod.shell import run_scripts

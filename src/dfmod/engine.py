@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dfmod import suppressions
 from dfmod.codemod import Codemod, Context
 from dfmod.documents import Document, DocumentError
 from dfmod.edits import Applicability, Finding, Fix, apply_edits, overlaps
@@ -24,6 +25,7 @@ class Settings:
     codemods: list[type[Codemod]]
     unsafe_fixes: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_unused_suppressions: bool = True
 
     def instances(self, kind: str = "dockerfile") -> list[Codemod]:
         """The selected codemods that work on documents of `kind`, with their options."""
@@ -51,10 +53,15 @@ class Outcome:
 
 def check(doc: Document, codemods: list[Codemod], settings: Settings | None = None) -> list[Finding]:
     """Every finding of every codemod on `doc`, in file order."""
+    if suppressions.skips_file(doc.text):
+        return []
     ctx = Context(doc, settings.options if settings else None)  # type: ignore[arg-type]
     findings: list[Finding] = []
     for codemod in codemods:
         findings.extend(codemod.check(ctx))
+    report_unused = settings.report_unused_suppressions if settings else True
+    findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},
+                                  report_unused)
     findings.sort(key=lambda item: (item.span.start, item.rule, item.span.end))
     return findings
 

@@ -26,11 +26,20 @@ def all_codemods() -> dict[str, type[Codemod]]:
     return dict(sorted(found.items()))
 
 
+# Rules the engine reports itself rather than a codemod (see dfmod.suppressions).
+ENGINE_RULES = frozenset({"unused-suppression"})
+
+
+def is_known_rule(rule: str) -> bool:
+    return rule in all_codemods() or rule in ENGINE_RULES
+
+
 def select_codemods(select: list[str] | None, ignore: list[str] | None) -> list[type[Codemod]]:
     """The codemods to run; unknown ids raise `KeyError` naming them."""
     codemods = all_codemods()
-    unknown = [rule for rule in (select or []) + (ignore or []) if rule not in codemods]
+    unknown = [rule for rule in (select or []) + (ignore or []) if not is_known_rule(rule)]
     if unknown:
         raise KeyError(", ".join(unknown))
+    select = [rule for rule in select or [] if rule in codemods] if select else None
     chosen = [codemods[rule] for rule in select] if select else list(codemods.values())
     return [codemod for codemod in chosen if codemod.id not in set(ignore or [])]

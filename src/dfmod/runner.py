@@ -1,9 +1,10 @@
 """Running dfmod over many files: the work behind `check`, `apply` and `pr`.
 
-Each file is read, parsed as its kind, checked or fixed, and (with `write`) written back
-atomically; a file's failure becomes its `error` and never stops the others. Documents can
-bring other files into the run (a compose file brings the Dockerfiles it builds); each file
-is processed once. With `jobs > 1` files are processed in parallel processes.
+Each file is read, gets the settings of its nearest configuration (`dfmod.config`), is
+parsed as its kind, checked or fixed, and (in "fix" mode) written back atomically; a
+file's failure becomes its `error` and never stops the others. Documents can bring other
+files into the run (a compose file brings the Dockerfiles it builds); each file is
+processed once. With `jobs > 1` files are processed in parallel processes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from dfmod import documents
+from dfmod.config import ConfigError, Overrides, settings_for
 from dfmod.engine import Settings, check, fix
 from dfmod.report import Located
-from dfmod.source import InputError, read_source, write_source
+from dfmod.source import InputError, SourceFile, decode, read_source, write_source
 
 
 @dataclass
@@ -34,37 +36,59 @@ class FileResult:
         return self.after is not None and self.after != self.before
 
 
-def process(path: str, settings: Settings, mode: str) -> FileResult:
-    """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write)."""
-    result = FileResult(path)
+def process(path: str, overrides: Overrides | Settings, mode: str) -> FileResult:
+    """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write).
+
+    `overrides` (the command line) are combined with the file's configuration; explicit
+    `Settings` are used as they are (as `dfmod pr` does for one codemod at a time).
+    """
     try:
-        source = read_source(path)
-        result.before = source.text
-        try:
-            doc = documents.parse(source.text, path)
-        except documents.DocumentError as error:
-            raise InputError(path, f"cannot parse: {error}") from None
-        result.related = doc.related_paths()
-        if mode == "check":
-            findings = check(doc, settings.instances(doc.kind), settings)
-            result.findings = [Located.of(doc, item) for item in findings]
-            return result
-        outcome = fix(doc, settings)
-        result.after = outcome.text
-        result.applied = len(outcome.applied)
-        result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
-        if mode == "fix" and result.changed:
-            write_source(source, outcome.text)
+        return _process(read_source(path), overrides, mode)
     except InputError as error:
-        result.error = str(error)
+        return FileResult(path, error=str(error))
+
+
+def process_text(path: str, text: str, overrides: Overrides | Settings, mode: str) -> FileResult:
+    """Text that claims to be `path` (from an editor's buffer): never written anywhere."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+        return _process(SourceFile(path, decode(path, raw), raw), overrides, mode)
+    except InputError as error:
+        return FileResult(path, error=str(error))
+
+
+def _process(source: SourceFile, overrides: Overrides | Settings, mode: str) -> FileResult:
+    path = source.path
+    result = FileResult(path, before=source.text)
+    try:
+        settings = (overrides if isinstance(overrides, Settings)
+                    else settings_for(path, overrides))
+    except (ConfigError, KeyError) as error:
+        raise InputError(path, f"configuration: {error}") from None
+    try:
+        doc = documents.parse(source.text, path)
+    except documents.DocumentError as error:
+        raise InputError(path, f"cannot parse: {error}") from None
+    result.related = doc.related_paths()
+    if mode == "check":
+        findings = check(doc, settings.instances(doc.kind), settings)
+        result.findings = [Located.of(doc, item) for item in findings]
+        return result
+    outcome = fix(doc, settings)
+    result.after = outcome.text
+    result.applied = len(outcome.applied)
+    result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
+    if mode == "fix" and result.changed:
+        write_source(source, outcome.text)
     return result
 
 
-def _process_star(arguments: tuple[str, Settings, str]) -> FileResult:
+def _process_star(arguments: tuple[str, Overrides | Settings, str]) -> FileResult:
     return process(*arguments)
 
 
-def run(paths: Iterable[str], settings: Settings, mode: str, jobs: int = 1) -> Iterator[FileResult]:
+def run(paths: Iterable[str], overrides: Overrides | Settings, mode: str,
+        jobs: int = 1) -> Iterator[FileResult]:
     """Process `paths` (and the files they bring in) once each, yielding results in order."""
     seen: set[str] = set()
     pending = list(paths)
@@ -79,10 +103,10 @@ def run(paths: Iterable[str], settings: Settings, mode: str, jobs: int = 1) -> I
                     batch.append(path)
             pending = []
             if executor is not None:
-                results = executor.map(_process_star, [(p, settings, mode) for p in batch],
+                results = executor.map(_process_star, [(p, overrides, mode) for p in batch],
                                        chunksize=max(1, len(batch) // (jobs * 8)))
             else:
-                results = (process(p, settings, mode) for p in batch)
+                results = (process(p, overrides, mode) for p in batch)
             for result in results:
                 pending.extend(result.related)
                 yield result
