@@ -1,0 +1,55 @@
+"""`docs/rules.md` is generated from the codemods and must not drift from them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dfmod import docs
+from dfmod.registry import all_codemods
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_MD = ROOT / "docs" / "rules.md"
+
+
+def test_rules_md_is_in_sync_with_the_code() -> None:
+    committed = RULES_MD.read_text(encoding="utf-8") if RULES_MD.exists() else ""
+    assert committed == docs.render(), (
+        f"docs/rules.md is out of date with the codemods; regenerate it from the repository "
+        f"root with `{docs.REGENERATE}` and commit the result")
+
+
+def test_the_module_prints_the_page_as_utf8_whatever_the_locale() -> None:
+    result = subprocess.run([sys.executable, "-m", "dfmod.docs"], cwd=ROOT, capture_output=True,
+                            check=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"})
+    assert result.stdout.decode("utf-8") == docs.render()
+
+
+def test_every_codemod_has_a_table_row_and_a_section_with_its_documentation() -> None:
+    page = docs.render()
+    for rule, codemod in all_codemods().items():
+        assert f"| [{rule}](#{rule}) | {codemod.applicability.value} |" in page
+        assert f"\n## {rule}\n" in page
+        # The documentation's own headings sit one level below the rule's section.
+        for line in codemod.documentation().splitlines():
+            if line.startswith("## "):
+                assert f"\n#{line}\n" in page
+
+
+def test_headings_are_demoted_outside_code_fences_only() -> None:
+    markdown = "Title\n\n## Fix\ntext\n```dockerfile\n# before\nRUN x\n```\n# Top"
+    assert docs._demote(markdown) == (
+        "Title\n\n### Fix\ntext\n```dockerfile\n# before\nRUN x\n```\n## Top")
+
+
+def test_a_pipe_in_a_summary_does_not_break_the_table() -> None:
+    assert docs._cell("`a || true` hides a failure") == "`a \\|\\| true` hides a failure"
+
+
+def test_explain_prints_what_the_page_shows() -> None:
+    rule, codemod = next(iter(all_codemods().items()))
+    result = subprocess.run([sys.executable, "-m", "dfmod", "explain", rule], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert codemod.documentation() in result.stdout
+    assert docs._demote(codemod.documentation()) in docs.render()
