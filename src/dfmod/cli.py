@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TextIO
 
 from dfmod import __version__
 
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="parallel processes (default: one per CPU)")
         sub.add_argument("--shard", type=_shard, metavar="I/N",
                          help="process only shard I of N (a stable split of the files)")
+        sub.add_argument("--config", metavar="FILE",
+                         help="use this dfmod.toml / pyproject.toml for every file")
+        sub.add_argument("--stdin-filename", metavar="NAME",
+                         help="read the file from stdin, as if it were NAME (for editors); "
+                              "with --fix the fixed text goes to stdout")
 
     check = commands.add_parser("check", help="report findings")
     common(check)
@@ -133,34 +139,68 @@ def _in_shard(path: str, shard: tuple[int, int] | None) -> bool:
     return zlib.crc32(path.replace("\\", "/").encode()) % shard[1] == shard[0] - 1
 
 
+def _write(stream: TextIO, text: str, colour: Callable[[str], str] | None = None) -> None:
+    """Write a report, coloured only for a terminal (NO_COLOR / FORCE_COLOR respected)."""
+    if colour is not None and text:
+        from dfmod import formats
+
+        if formats.use_colour(stream):
+            text = colour(text)
+    stream.write(text)
+
+
+def _colour(name: str) -> Callable[[str], str]:
+    def apply(text: str) -> str:
+        from dfmod import formats
+
+        return getattr(formats, name)(text)  # type: ignore[no-any-return]
+
+    return apply
+
+
 def _run(args: argparse.Namespace) -> int:
+    from dfmod.config import ConfigError, Overrides, config_for, settings_for
     from dfmod.diff import unified_diff
     from dfmod.discovery import discover
-    from dfmod.engine import Settings
     from dfmod.registry import select_codemods
     from dfmod.report import json_report, summary, text_report
-    from dfmod.runner import run
+    from dfmod.runner import FileResult, process_text, run
     from dfmod.source import InputError
 
+    overrides = Overrides(select=tuple(args.select) if args.select else None,
+                          ignore=tuple(args.ignore or ()), unsafe_fixes=args.unsafe_fixes,
+                          config_file=args.config)
     try:
         codemods = select_codemods(args.select, args.ignore)
+        if args.stdin_filename:
+            settings_for(args.stdin_filename, overrides)  # validate before reading stdin
+            paths: list[str] = []
+        else:
+            paths = [path for path in discover(
+                args.paths, excluded=lambda path: config_for(path, overrides).excludes(path))
+                if _in_shard(path, args.shard)]
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
-    try:
-        paths = [path for path in discover(args.paths) if _in_shard(path, args.shard)]
-    except InputError as error:
+    except (ConfigError, InputError) as error:
         _error(str(error))
         return EXIT_ERROR
-    settings = Settings(codemods, unsafe_fixes=args.unsafe_fixes)
     mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
+    if args.stdin_filename:
+        results: Iterable[FileResult] = [process_text(
+            args.stdin_filename, sys.stdin.read(), overrides, "diff" if mode == "fix" else mode)]
+    else:
+        results = run(paths, overrides, mode, jobs=jobs)
     failed = False
     located = []
     diffs: list[str] = []
     fixed = files = 0
-    for result in run(paths, settings, mode, jobs=jobs):
+    progress = sys.stderr.isatty() and len(paths) > 200
+    for result in results:
         files += 1
+        if progress and files % 50 == 0:
+            sys.stderr.write(f"\r{files}/{len(paths)} files")
         if result.error:
             _error(result.error)
             failed = True
@@ -170,6 +210,10 @@ def _run(args: argparse.Namespace) -> int:
         if mode == "diff" and result.changed:
             assert result.before is not None and result.after is not None
             diffs.append(unified_diff(result.path, result.before, result.after))
+        if args.stdin_filename and mode == "fix":
+            sys.stdout.write(result.after if result.after is not None else result.before or "")
+    if progress:
+        sys.stderr.write("\r\x1b[K")
     if mode == "check":
         if args.format == "json":
             sys.stdout.write(json_report(located))
@@ -178,13 +222,13 @@ def _run(args: argparse.Namespace) -> int:
 
             sys.stdout.write(formats.render(args.format, located, codemods))
         else:
-            sys.stdout.write(text_report(located))
-            if located:
-                sys.stdout.write(summary(located, files) + "\n")
+            report = text_report(located) + (summary(located, files) + "\n" if located else "")
+            _write(sys.stdout, report, _colour("colour_findings"))
         status = EXIT_FINDINGS if located else EXIT_CLEAN
     elif mode == "fix":
         if located or fixed:
-            sys.stderr.write(text_report(located) + summary(located, files, fixed) + "\n")
+            report = text_report(located) + summary(located, files, fixed) + "\n"
+            _write(sys.stderr, report, _colour("colour_findings"))
         status = EXIT_FINDINGS if located else EXIT_CLEAN
     else:
         patch = "".join(diffs)
@@ -196,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
                 _error(f"{args.patch}: cannot write patch: {error.strerror}")
                 return EXIT_ERROR
         else:
-            sys.stdout.write(patch)
+            _write(sys.stdout, patch, _colour("colour_diff"))
         status = EXIT_FINDINGS if patch or located else EXIT_CLEAN
     return EXIT_ERROR if failed else status
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from dfmod.documents import kind_of
 from dfmod.source import InputError
@@ -16,16 +17,18 @@ def is_dockerfile_name(name: str) -> bool:
     return kind_of(name) == "dockerfile"
 
 
-WALKED_KINDS = ("dockerfile",)
+WALKED_KINDS = ("dockerfile", "compose")
 
 
-def discover(paths: list[str]) -> list[str]:
+def discover(paths: list[str], excluded: Callable[[str], bool] | None = None) -> list[str]:
     """Files to process, each once, in a stable order.
 
     A file named on the command line is always taken; directories are walked for
-    Dockerfiles, skipping VCS folders, `node_modules` and virtualenvs. A path that does
+    Dockerfiles and compose files (`compose.yaml`, `docker-compose.yml`, `compose.*.yml`
+    overrides…), skipping VCS folders, `node_modules` and virtualenvs. A path that does
     not exist, or a directory named like a Dockerfile (surely a mistake), raises
-    `InputError`.
+    `InputError`. `excluded` (the configuration's `exclude`) applies to walked files only:
+    a file named on the command line is always taken.
     """
     found: list[str] = []
     seen: set[str] = set()
@@ -48,8 +51,9 @@ def discover(paths: list[str]) -> list[str]:
                     and not os.path.exists(os.path.join(root, name, "pyvenv.cfg"))
                 )
                 for name in sorted(files):
-                    if kind_of(name) in WALKED_KINDS:
-                        add(os.path.join(root, name))
+                    path_ = os.path.join(root, name)
+                    if kind_of(name) in WALKED_KINDS and not (excluded and excluded(path_)):
+                        add(path_)
         elif os.path.lexists(path):
             add(path)
         else:

@@ -1,0 +1,162 @@
+"""A service other services depend on, without a healthcheck.
+
+## What it finds
+A service named in another service's `depends_on` (short or long form) that has no
+`healthcheck` — neither its own, nor through a merge key, nor a `HEALTHCHECK` in the
+Dockerfile it builds. Dependencies used only with
+`condition: service_completed_successfully` (one-shot jobs such as migrations) and
+services whose healthcheck is explicitly disabled are left alone.
+
+## Why it is bad
+Without a healthcheck Compose can only know that the container *started*. Dependants then
+start while the database or API is still initialising and fail (connection refused, a
+crash loop), and `condition: service_healthy` cannot be used at all: Compose refuses it
+for a dependency without a healthcheck.
+
+## Fix
+Display-only: the right probe depends on the image. The message suggests one for common
+images — `pg_isready` (postgres), `redis-cli ping` (redis), `mysqladmin ping` (mysql),
+`healthcheck.sh --connect --innodb_initialized` (mariadb, whose recent images ship that
+script and no longer `mysqladmin`), `mongosh … ping` (mongo) — and otherwise an HTTP probe
+with `curl -f`, which only works if the image contains curl (slim images often do not).
+
+## Example
+```yaml
+# reported
+services:
+  app:
+    build: .
+    depends_on: [db]
+  db:                 # ← no healthcheck
+    image: postgres:16
+# suggested
+  db:
+    image: postgres:16
+    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U postgres"]
+      interval: 5s
+      retries: 10
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dfmod.codemod import Codemod, Context
+from dfmod.compose import ComposeFile, Service, compose_of
+from dfmod.edits import Applicability, Finding
+from dfmod.text import Span
+
+_PROBES = (
+    ("postgres", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
+    ("postgis", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
+    ("timescaledb", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
+    ("redis", '["CMD", "redis-cli", "ping"]'),
+    ("valkey", '["CMD", "valkey-cli", "ping"]'),
+    ("mysql", '["CMD", "mysqladmin", "ping", "-h", "localhost"]'),
+    ("mariadb", '["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]'),
+    ("mongo", '["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand(\'ping\')"]'),
+)
+
+
+def _image_name(image: str) -> str:
+    """`docker.io/library/postgres:16-alpine` → `postgres`."""
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[0].lower()
+
+
+def suggestion(image: str | None, port: str | None) -> str:
+    """A healthcheck `test:` for the image, or an HTTP probe."""
+    if image:
+        name = _image_name(image)
+        for known, probe in _PROBES:
+            if name == known:
+                return f"healthcheck: test: {probe}"
+    where = f"http://localhost:{port}/" if port else "http://localhost:PORT/"
+    return (f'healthcheck: test: ["CMD", "curl", "-f", "{where}"] '
+            "(the image must contain curl)")
+
+
+def _container_port(data: object) -> str | None:
+    if not hasattr(data, "get"):
+        return None
+    for key in ("expose", "ports"):
+        values = data.get(key)  # type: ignore[attr-defined]
+        if isinstance(values, list) and values:
+            first = values[0]
+            if hasattr(first, "get"):
+                target = first.get("target")
+                return str(target) if target is not None else None
+            match = re.search(r"(\d+)(?:/\w+)?$", str(first))
+            if match:
+                return match.group(1)
+    return None
+
+
+class ComposeMissingHealthcheck(Codemod):
+    id = "compose-missing-healthcheck"
+    summary = "A service others depend on has no healthcheck"
+    applicability = Applicability.DISPLAY_ONLY
+    kind = "compose"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        doc = compose_of(ctx)
+        waited_for = self._waited_for(doc)
+        reported: set[str] = set()
+        for service in doc.services():
+            dependants = waited_for.get(service.name)
+            if not dependants or service.name in reported or doc.healthcheck(service.name):
+                continue
+            if _dockerfile_has_healthcheck(doc, service):
+                continue
+            reported.add(service.name)
+            data = service.data if hasattr(service.data, "get") else {}
+            image = data.get("image")
+            hint = suggestion(image if isinstance(image, str) else None, _container_port(data))
+            names = ", ".join(f"`{name}`" for name in sorted(dependants))
+            yield self.finding(
+                Span(service.key.start, service.key.end),
+                f"{names} depend{'s' if len(dependants) == 1 else ''} on `{service.name}`, "
+                "which has no healthcheck: Compose cannot tell when it is ready, and "
+                f"`condition: service_healthy` is impossible; e.g. {hint}")
+
+    def _waited_for(self, doc: ComposeFile) -> dict[str, set[str]]:
+        """Dependency name → the services that depend on it (not only to completion)."""
+        found: dict[str, set[str]] = {}
+        for service in doc.services():
+            listed = service.data.get("depends_on") if hasattr(service.data, "get") else None
+            if isinstance(listed, list):
+                pairs = [(name, "service_started") for name in listed if isinstance(name, str)]
+            elif hasattr(listed, "items"):
+                pairs = [(name, (value or {}).get("condition", "service_started")
+                          if hasattr(value or {}, "get") else "service_started")
+                         for name, value in listed.items()]
+            else:
+                continue
+            for name, condition in pairs:
+                if condition != "service_completed_successfully":
+                    found.setdefault(str(name), set()).add(service.name)
+        return found
+
+
+def _dockerfile_has_healthcheck(doc: ComposeFile, service: Service) -> bool:
+    """Whether the Dockerfile the service builds declares a `HEALTHCHECK` (not NONE)."""
+    path = doc.dockerfile_path(service)
+    if path is None:
+        return False
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    from dfmod.dockerfile import Dockerfile
+    from dfmod.documents import DocumentError
+
+    try:
+        dockerfile_doc = Dockerfile(text, path)
+    except DocumentError:
+        return False
+    checks = [item for item in dockerfile_doc.instructions if item.keyword == "HEALTHCHECK"]
+    return bool(checks) and checks[-1].arg_text.strip().upper() != "NONE"
