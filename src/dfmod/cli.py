@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--push", metavar="REMOTE", help="push the branch to REMOTE")
     pr.add_argument("--open", action="store_true", help="run `gh pr create` (needs gh)")
     pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
-    pr.add_argument("--format", choices=["text", "json"], default="text")
+    pr.add_argument("--config", metavar="FILE", help="use this dfmod.toml / pyproject.toml")
+    pr.add_argument("--format", choices=["text", "json"], default="text",
+                    help="text or json: branch, commits, files, body file and the gh command")
 
     commands.add_parser("rules", help="list the codemods")
     explain = commands.add_parser("explain", help="show a codemod's documentation")
