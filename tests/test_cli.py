@@ -167,3 +167,13 @@ def test_rules_and_explain() -> None:
     explained = dfmod("explain", "cache-mount-no-cache-dir", cwd=ROOT)
     assert "## Why it is bad" in explained.stdout
     assert dfmod("explain", "nope", cwd=ROOT).returncode == 2
+
+
+def test_read_only_file_reports_and_exits_2(repo: Path) -> None:
+    path = repo / "Dockerfile"
+    before = path.read_bytes()
+    path.chmod(0o444)
+    result = dfmod("apply", "--fix", ".", cwd=repo)
+    assert result.returncode == 2
+    assert "dfmod: error: Dockerfile: is read-only; not written" in result.stderr
+    assert path.read_bytes() == before

@@ -63,3 +63,12 @@ def test_bom_is_kept(tmp_path: Path) -> None:
     assert source.text.startswith("\ufeff")
     write_source(source, source.text.replace("x", "y"))
     assert path.read_bytes() == b"\xef\xbb\xbfFROM y\n"
+
+
+def test_read_only_file_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM x\n")
+    path.chmod(0o444)
+    with pytest.raises(InputError, match="read-only"):
+        write_source(read_source(str(path)), "FROM y\n")
+    assert path.read_text() == "FROM x\n"

@@ -37,7 +37,7 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None) ->
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
-            found.append(path)
+            found.append(os.path.normpath(path))  # `./a/Dockerfile` reads as `a/Dockerfile`
 
     for path in paths:
         if os.path.isdir(path) and os.path.basename(os.path.normpath(path)) in (

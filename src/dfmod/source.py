@@ -84,7 +84,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
     The new content goes to a temporary file in the same directory, is flushed to disk
     and then renamed over the target, so an interrupted write leaves the original intact.
     A symlink is written through (its target is replaced, the link stays a link). If the
-    file changed on disk since it was read, nothing is written.
+    file changed on disk since it was read, or is read-only (no write bit at all), nothing
+    is written.
     """
     target = os.path.realpath(source.path)
     try:
@@ -95,6 +96,9 @@ def write_source(source: SourceFile, new_text: str) -> None:
         raise InputError(source.path, f"cannot re-read before writing: {error.strerror}") from None
     if current != source.raw:
         raise InputError(source.path, "changed on disk since it was read; not written")
+    if not mode & 0o222:
+        # A rename would replace it anyway (even as root); a read-only file is a statement.
+        raise InputError(source.path, "is read-only; not written")
     directory = os.path.dirname(target) or "."
     try:
         fd, temp_path = tempfile.mkstemp(prefix=".dfmod-", dir=directory)
