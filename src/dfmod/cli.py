@@ -162,7 +162,6 @@ def _colour(name: str) -> Callable[[str], str]:
 
 def _run(args: argparse.Namespace) -> int:
     from dfmod.config import ConfigError, Overrides, config_for, settings_for
-    from dfmod.diff import unified_diff
     from dfmod.discovery import discover
     from dfmod.registry import select_codemods
     from dfmod.report import json_report, summary, text_report
@@ -210,6 +209,8 @@ def _run(args: argparse.Namespace) -> int:
         located.extend(result.findings)
         fixed += result.applied if result.changed else 0
         if mode == "diff" and result.changed:
+            from dfmod.diff import unified_diff
+
             assert result.before is not None and result.after is not None
             diffs.append(unified_diff(result.path, result.before, result.after))
         if args.stdin_filename and mode == "fix":

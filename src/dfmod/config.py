@@ -30,11 +30,6 @@ from typing import Any
 from dfmod.engine import Settings
 from dfmod.registry import all_codemods, is_known_rule, select_codemods
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
         "options"}
 
@@ -123,6 +118,10 @@ def parse_config(table: dict[str, Any], path: str) -> Config:
 
 def _load(path: str) -> Config | None:
     """The configuration in `path`, or None if it is a pyproject.toml without [tool.dfmod]."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

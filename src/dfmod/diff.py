@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import os
-
-
-def display_path(path: str) -> str:
-    """The path as a diff or report shows it: relative to the working directory if inside."""
-    relative = os.path.relpath(path)
-    if relative.startswith(".."):
-        relative = os.path.abspath(path)
-    return relative.replace(os.sep, "/")
+from dfmod.discovery import display_path
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -22,6 +13,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
     """
     if before == after:
         return ""
+    import difflib  # only when there is a diff to show
+
     name = display_path(path).lstrip("/")
     out = [f"diff --git a/{name} b/{name}\n"]
     lines = difflib.unified_diff(

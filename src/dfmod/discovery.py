@@ -59,3 +59,11 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None) ->
         else:
             raise InputError(path, "no such file or directory")
     return found
+
+
+def display_path(path: str) -> str:
+    """The path as a diff or report shows it: relative to the working directory if inside."""
+    relative = os.path.relpath(path)
+    if relative.startswith(".."):
+        relative = os.path.abspath(path)
+    return relative.replace(os.sep, "/")

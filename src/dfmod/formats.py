@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dfmod import __version__
-from dfmod.diff import display_path
+from dfmod.discovery import display_path
 from dfmod.edits import Applicability, Finding
 
 if TYPE_CHECKING:

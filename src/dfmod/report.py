@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from dfmod.diff import display_path
+from dfmod.discovery import display_path
 from dfmod.dockerfile import Dockerfile
 from dfmod.edits import Applicability, Finding
 

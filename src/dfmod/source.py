@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 
 
@@ -99,6 +98,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
     if not mode & 0o222:
         # A rename would replace it anyway (even as root); a read-only file is a statement.
         raise InputError(source.path, "is read-only; not written")
+    import tempfile  # only when writing: it pulls in shutil, bz2 and lzma
+
     directory = os.path.dirname(target) or "."
     try:
         fd, temp_path = tempfile.mkstemp(prefix=".dfmod-", dir=directory)
