@@ -164,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     from dfmod.config import ConfigError, Overrides, config_for, settings_for
     from dfmod.discovery import discover
     from dfmod.registry import select_codemods
-    from dfmod.report import json_report, summary, text_report
+    from dfmod.report import JsonStream, Located, Tally, summary, text_report
     from dfmod.runner import FileResult, process_text, run
     from dfmod.source import InputError
 
@@ -194,9 +194,18 @@ def _run(args: argparse.Namespace) -> int:
     else:
         results = run(paths, overrides, mode, jobs=jobs)
     failed = False
-    located = []
-    diffs: list[str] = []
+    tally = Tally()
+    located: list[Located] = []  # kept only for the formats that need every finding at once
     fixed = files = 0
+    changed = False
+    stream = JsonStream(sys.stdout.write) if mode == "check" and args.format == "json" else None
+    patch_file: TextIO | None = None
+    if mode == "diff" and args.patch:
+        try:
+            patch_file = open(args.patch, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as error:
+            _error(f"{args.patch}: cannot write patch: {error.strerror}")
+            return EXIT_ERROR
     progress = sys.stderr.isatty() and len(paths) > 200
     for result in results:
         files += 1
@@ -206,45 +215,46 @@ def _run(args: argparse.Namespace) -> int:
             _error(result.error)
             failed = True
             continue
-        located.extend(result.findings)
+        tally.add(result.findings)
         fixed += result.applied if result.changed else 0
+        changed = changed or result.changed
+        if stream is not None:
+            stream.add(result.findings)
+        elif mode == "check" and args.format in ("sarif", "github"):
+            located.extend(result.findings)
+        elif mode == "check":
+            _write(sys.stdout, text_report(result.findings), _colour("colour_findings"))
+        elif mode == "fix":
+            _write(sys.stderr, text_report(result.findings), _colour("colour_findings"))
         if mode == "diff" and result.changed:
             from dfmod.diff import unified_diff
 
             assert result.before is not None and result.after is not None
-            diffs.append(unified_diff(result.path, result.before, result.after))
+            diff = unified_diff(result.path, result.before, result.after)
+            if patch_file is not None:
+                patch_file.write(diff)
+            else:
+                _write(sys.stdout, diff, _colour("colour_diff"))
         if args.stdin_filename and mode == "fix":
             sys.stdout.write(result.after if result.after is not None else result.before or "")
     if progress:
         sys.stderr.write("\r\x1b[K")
-    if mode == "check":
-        if args.format == "json":
-            sys.stdout.write(json_report(located))
-        elif args.format in ("sarif", "github"):
-            from dfmod import formats
+    if patch_file is not None:
+        patch_file.close()
+    if stream is not None:
+        stream.close()
+    elif mode == "check" and args.format in ("sarif", "github"):
+        from dfmod import formats
 
-            sys.stdout.write(formats.render(args.format, located, codemods))
-        else:
-            report = text_report(located) + (summary(located, files) + "\n" if located else "")
-            _write(sys.stdout, report, _colour("colour_findings"))
-        status = EXIT_FINDINGS if located else EXIT_CLEAN
-    elif mode == "fix":
-        if located or fixed:
-            report = text_report(located) + summary(located, files, fixed) + "\n"
-            _write(sys.stderr, report, _colour("colour_findings"))
-        status = EXIT_FINDINGS if located else EXIT_CLEAN
+        sys.stdout.write(formats.render(args.format, located, codemods))
+    elif mode == "check" and tally.total:
+        _write(sys.stdout, summary(tally, files) + "\n", _colour("colour_findings"))
+    elif mode == "fix" and (tally.total or fixed):
+        _write(sys.stderr, summary(tally, files, fixed) + "\n", _colour("colour_findings"))
+    if mode == "diff":
+        status = EXIT_FINDINGS if changed or tally.total else EXIT_CLEAN
     else:
-        patch = "".join(diffs)
-        if args.patch:
-            try:
-                with open(args.patch, "w", encoding="utf-8", newline="") as handle:
-                    handle.write(patch)
-            except OSError as error:
-                _error(f"{args.patch}: cannot write patch: {error.strerror}")
-                return EXIT_ERROR
-        else:
-            _write(sys.stdout, patch, _colour("colour_diff"))
-        status = EXIT_FINDINGS if patch or located else EXIT_CLEAN
+        status = EXIT_FINDINGS if tally.total else EXIT_CLEAN
     return EXIT_ERROR if failed else status
 
 

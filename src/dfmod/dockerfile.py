@@ -190,6 +190,7 @@ class Dockerfile:
         self.comments: list[Comment] = []
         self.instructions: list[Instruction] = []
         self.escape = "\\"
+        self._inherited: dict[int, list[Instruction]] = {}
         _Lexer(self).run()
         self.stages = _build_stages(self.instructions)
 
@@ -237,16 +238,17 @@ class Dockerfile:
 
     def instructions_before(self, instruction: Instruction) -> list[Instruction]:
         """The instructions whose effect (ENV, USER, WORKDIR, SHELL…) reaches `instruction`:
-        those before it in its stage and, first, those of the stages it is built FROM."""
+        those before it in its stage and, first, those of the stages it is built FROM.
+        (A new list each call, computed from a per-stage cache.)"""
         if instruction.stage is None:
             return []
-        items: list[Instruction] = []
-        for stage in self.lineage(instruction.stage):
-            for item in stage.instructions:
-                if item is instruction:
-                    return items
-                items.append(item)
-        return items
+        stage = instruction.stage
+        inherited = self._inherited.get(stage.index)
+        if inherited is None:
+            inherited = [item for parent in self.lineage(stage)[:-1] for item in parent.instructions]
+            self._inherited[stage.index] = inherited
+        own = stage.instructions
+        return inherited + own[:own.index(instruction)]
 
     def directive(self, name: str) -> Directive | None:
         for item in self.directives:

@@ -352,6 +352,15 @@ def is_posix_shell(shell_argv: list[str] | None) -> bool:
 
 
 def run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
+    """The shell programs a `RUN` executes (parsed once per instruction; see `_run_scripts`)."""
+    cached: list[ShellScript] | None = instruction.__dict__.get("_scripts")
+    if cached is None:
+        cached = _run_scripts(doc, instruction)
+        instruction.__dict__["_scripts"] = cached
+    return cached
+
+
+def _run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
     """The shell programs a `RUN` executes, as BuildKit's `dispatchRun` builds them.
 
     - shell form: the instruction's joined command line;
