@@ -26,8 +26,9 @@ Unsafe: replace the value with `${NAME}` interpolation, which Compose fills from
 shell environment or the `.env` file next to the compose file. Put the real value in that
 `.env` (and keep `.env` out of git) — until then Compose warns that the variable is not set
 and passes an empty string, which is why the fix is unsafe. When the project has a
-`.env.example`, the message reminds you to add `NAME=` to it (dfmod edits one file at a
-time and does not change that file itself). The secret stays in git history: rotate it.
+`.env.example` next to the compose file, the fix also appends `NAME=` (without the value)
+to it unless it lists the name already, so whoever sets the project up next knows the
+variable exists. The secret stays in git history: rotate it.
 
 ## Example
 ```yaml
@@ -48,7 +49,7 @@ from collections.abc import Iterator
 
 from dfmod.codemod import Codemod, Context
 from dfmod.compose import ComposeFile, Node, compose_of
-from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.edits import Applicability, Edit, EnsureLine, Finding, Fix
 from dfmod.text import Span
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -122,18 +123,21 @@ class ComposeSecretLiteral(Codemod):
             for name, node, list_form in _entries(doc, environment):
                 if node.start not in seen:
                     seen.add(node.start)
-                    yield self._finding(doc, name, node, listed, list_form)
+                    yield self._finding(doc, name, node, example, listed, list_form)
 
-    def _finding(self, doc: ComposeFile, name: str, node: Node, listed: set[str] | None,
-                 list_form: bool) -> Finding:
+    def _finding(self, doc: ComposeFile, name: str, node: Node, example: str,
+                 listed: set[str] | None, list_form: bool) -> Finding:
         message = (f"`{name}` has a literal secret value: it is committed with the compose "
                    f"file; use `${{{name}}}` and set it in `.env`")
+        companions: tuple[EnsureLine, ...] = ()
         if listed is not None and name not in listed:
-            message += f" (and add `{name}=` to .env.example)"
+            message += f" (and list `{name}=` in .env.example)"
+            companions = (EnsureLine(example, f"{name}="),)
         return self.finding(Span(node.start, node.end), message,
-                            self._fix(doc, name, node, list_form))
+                            self._fix(doc, name, node, list_form, companions))
 
-    def _fix(self, doc: ComposeFile, name: str, node: Node, list_form: bool) -> Fix | None:
+    def _fix(self, doc: ComposeFile, name: str, node: Node, list_form: bool,
+             companions: tuple[EnsureLine, ...]) -> Fix | None:
         inner = doc.scalar_inner(node)
         if inner is None or node.anchor or not _NAME.match(name):
             return None
@@ -147,7 +151,8 @@ class ComposeSecretLiteral(Codemod):
             edit = Edit(node.start, node.end, f'"{text}"')
         else:
             edit = Edit(start, end, interpolation)
-        return Fix((edit,), Applicability.UNSAFE, f"Use `{interpolation}` interpolation")
+        return Fix((edit,), Applicability.UNSAFE, f"Use `{interpolation}` interpolation",
+                   companions)
 
 
 def _example_names(path: str) -> set[str] | None:

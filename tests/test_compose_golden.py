@@ -2,7 +2,8 @@
 
 Same layout as `test_golden.py` (which checks Dockerfiles with BuildKit): `input/` holds
 the compose file(s) and any files the codemod reads (`.env.example`), `expected/` the
-compose files after `dfmod apply --fix`, and `options.toml` may say `unsafe-fixes = true`.
+compose files after `dfmod apply --fix` (and the companion files a fix also edits, such as
+`.env.example`), and `options.toml` may say `unsafe-fixes = true`.
 
 Each case also proves: fixing again changes nothing; every applied fix, alone, changes only
 the lines of its finding; and the output loads with ruamel.yaml *and* PyYAML to exactly the
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from test_compose import check_each_fix, load_pyyaml, load_ruamel
 
+from dfmod.companions import companion_sources
 from dfmod.compose import ComposeFile
 from dfmod.documents import kind_of
 from dfmod.engine import Settings, fix
@@ -133,3 +135,14 @@ def test_compose_golden(case: Path, update_golden: bool) -> None:
         rule = case.parent.name
         for load in (load_ruamel, load_pyyaml):
             assert load(expected) == expected_data(rule, load(before)), load.__name__
+        for companion, text in companion_sources(outcome.applied):
+            path = case / "expected" / Path(companion.path).relative_to(case / "input")
+            if update_golden:
+                path.write_bytes(text.encode("utf-8"))
+            assert text == path.read_bytes().decode("utf-8"), f"{path.name} differs"
+    companions = sorted(path.name for path in (case / "expected").iterdir()
+                        if kind_of(path.name) != "compose")
+    produced = sorted(Path(companion.path).name for source in files
+                      for companion, _ in companion_sources(
+                          fix(ComposeFile(source.read_text(), os.fspath(source)), settings).applied))
+    assert companions == produced, "expected/ holds a companion file no fix produces (or misses one)"

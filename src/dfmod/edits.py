@@ -32,11 +32,21 @@ class Edit:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class EnsureLine:
+    """A line another file must contain after a fix; appended if it is missing."""
+
+    path: str
+    line: str
+
+
 @dataclass(frozen=True)
 class Fix:
     edits: tuple[Edit, ...]
     applicability: Applicability
     description: str
+    # Lines other files must then contain (`NAME=` in a `.env.example`); see companions.py.
+    companions: tuple[EnsureLine, ...] = ()
 
     @property
     def span(self) -> Span:

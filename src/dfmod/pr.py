@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dfmod import __version__
+from dfmod import __version__, documents
 
 if TYPE_CHECKING:
     from dfmod.config import Overrides
@@ -178,9 +178,11 @@ def _engine_pass(worktree: str, paths: list[str], overrides: Overrides) -> Pass:
             continue
         assert item.before is not None and item.after is not None
         result.before[rel], result.after[rel] = item.before, item.after
+        if item.companion:
+            continue  # edited by a fix of another file, which names the change
         # The runner counts the fixes it applied without naming them: the engine is
         # deterministic, so fixing the same text again with the same settings names them.
-        _, changes = _fix_text(item.path, rel, item.before, _settings(item.path, overrides))
+        _, changes, _ = _fix_text(item.path, rel, item.before, _settings(item.path, overrides))
         result.changes.extend(changes)
     return result
 
@@ -199,14 +201,17 @@ def _settings(path: str, overrides: Overrides) -> Settings:
     return settings_for(path, overrides)
 
 
-def _fix_text(path: str, rel: str, text: str, settings: Settings) -> tuple[str, list[Change]]:
-    from dfmod import documents
+def _fix_text(path: str, rel: str, text: str,
+              settings: Settings) -> tuple[str, list[Change], dict[str, str]]:
+    """The fixed text, the changes made, and the new text of companion files (by path)."""
+    from dfmod.companions import companion_sources
     from dfmod.engine import fix
 
     outcome = fix(documents.parse(text, path), settings)
-    return outcome.text, [Change(rel, applied.rule, applied.fix.description,
-                                 applied.fix.applicability.value)
-                          for applied in outcome.applied if applied.fix is not None]
+    changes = [Change(rel, applied.rule, applied.fix.description, applied.fix.applicability.value)
+               for applied in outcome.applied if applied.fix is not None]
+    companions = {source.path: new for source, new in companion_sources(outcome.applied)}
+    return outcome.text, changes, companions
 
 
 def _write(worktree: str, texts: dict[str, str]) -> None:
@@ -677,15 +682,21 @@ def _make_commits(worktree: str, base_sha: str, overrides: Overrides, combined: 
             changes: list[Change] = []
             for rel, text in current.items():
                 path = os.path.join(worktree, rel)
+                if documents.kind_of(path) is None:
+                    continue  # a companion file (.env.example): its fix is in the document
                 settings = narrow(_settings(path, overrides))
                 if settings is None:
                     continue
                 if rule is not None:
                     settings = replace(settings, report_unused_suppressions=False)
-                new_text, applied = _fix_text(path, rel, text, settings)
+                new_text, applied, companions = _fix_text(path, rel, text, settings)
                 if new_text != text:
                     after[rel] = new_text
                     changes.extend(applied)
+                for companion_path, companion_text in companions.items():
+                    companion_rel = _relative(os.path.realpath(worktree), companion_path)
+                    if companion_rel is not None:
+                        after[companion_rel] = companion_text
             if not after:
                 continue
             _write(worktree, after)

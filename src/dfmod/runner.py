@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from dfmod import documents
+from dfmod.companions import companion_sources
 from dfmod.config import ConfigError, Overrides, settings_for
 from dfmod.engine import Settings, check, fix
 from dfmod.report import Located
@@ -29,6 +30,8 @@ class FileResult:
     applied: int = 0
     error: str | None = None
     related: list[str] = field(default_factory=list)
+    companions: list[FileResult] = field(default_factory=list)  # other files the fixes edit
+    companion: bool = False  # this result is such a file (not a document dfmod checks)
 
     @property
     def changed(self) -> bool:
@@ -78,8 +81,14 @@ def _process(source: SourceFile, overrides: Overrides | Settings, mode: str) -> 
     result.after = outcome.text
     result.applied = len(outcome.applied)
     result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
+    companions = companion_sources(outcome.applied)
     if mode == "fix" and result.changed:
         write_source(source, outcome.text)
+    for companion, text in companions:
+        if mode == "fix":
+            write_source(companion, text)
+        result.companions.append(FileResult(companion.path, before=companion.text, after=text,
+                                            companion=True))
     return result
 
 
@@ -114,6 +123,7 @@ def run(paths: Iterable[str], overrides: Overrides | Settings, mode: str,
             for result in results:
                 pending.extend(result.related)
                 yield result
+                yield from result.companions
     finally:
         if executor is not None:
             executor.shutdown()
