@@ -333,7 +333,7 @@ def test_secret_literal_forms(tmp_path: Path) -> None:
                 if item.rule == "compose-secret-literal"]
     assert len(messages) == 4
     assert not any("abc" in message or "s3cret" in message for message in messages)
-    assert "add `ROOT_PASSWORD=` to .env.example" in messages[2]
+    assert "list `ROOT_PASSWORD=` in .env.example" in messages[2]
     assert ".env.example" not in messages[0]  # API_KEY is already listed there
     assert load_pyyaml(fixed)[0]["services"]["t"]["environment"][0] == "SESSION_SECRET=${SESSION_SECRET}"
 
