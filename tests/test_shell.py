@@ -109,3 +109,16 @@ def test_account_of_a_numeric_user_comes_from_useradd() -> None:
     doc = Dockerfile("FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER 1000\nRUN pip install x\n")
     owner = account(doc, doc.instructions[3], "1000")
     assert (owner.name, owner.uid, owner.home) == ("app", 1000, "/home/app")
+
+
+def test_pipe_binds_tighter_than_and_or() -> None:
+    """tree-sitter reads `a && c 2>&1 | d` as `(a && c 2>&1) | d`; the shell does not."""
+    text = "FROM x\nRUN a && c 2>&1 | d || true\n"
+    _, script = _script(text)
+    chain = script.chain
+    assert [e.kind for e in chain.elements] == ["command", "pipeline", "command"]
+    assert [op.text for op in chain.operators] == ["&&", "||"]
+    pipeline = chain.elements[1]
+    assert text[pipeline.span.start:pipeline.span.end] == "c 2>&1 | d"
+    assert [c.name for c in pipeline.commands] == ["c", "d"]
+    assert [r.raw for r in pipeline.commands[0].redirects] == ["2>&1"]

@@ -232,8 +232,51 @@ class _Builder:
             if last.command is not None:
                 last.command.redirects.extend(redirects)
                 last.command.span = last.span
+        elif kind == "pipeline" and self._leading_list(node) is not None:
+            self._split_pipeline(node, chain)
         else:
             chain.elements.append(self.element(node))
+
+    @staticmethod
+    def _leading_list(node: Any) -> tuple[Any, list[Any]] | None:
+        """A pipeline's first stage when tree-sitter made it an `&&`/`||` list (with the
+        redirects it attached to that list)."""
+        first = node.named_children[0] if node.named_children else None
+        if first is None:
+            return None
+        if first.type == "list":
+            return first, []
+        body = first.child_by_field_name("body") if first.type == "redirected_statement" else None
+        if body is not None and body.type == "list":
+            return body, [child for child in first.children if child.type.endswith("redirect")]
+        return None
+
+    def _split_pipeline(self, node: Any, chain: Chain) -> None:
+        """`a && c 2>&1 | d`: the shell reads `a && (c 2>&1 | d)` — `|` binds tighter than
+        `&&` — while tree-sitter builds `(a && c 2>&1) | d`. Re-group it as the shell does."""
+        found = self._leading_list(node)
+        assert found is not None
+        inner_list, redirects = found
+        left, operator, right = inner_list.children[0], inner_list.children[1], inner_list.children[2]
+        self.statement(left, chain)
+        chain.operators.append(Operator(operator.type, self.span(operator)))
+        start = len(self.commands)
+        inner = Chain([], [])
+        self.statement(right, inner)
+        if redirects and inner.elements:
+            last = inner.elements[-1]
+            words = [self.word(child) for child in redirects]
+            last.span = Span(last.span.start, max(last.span.end, *(w.span.end for w in words)))
+            if last.command is not None:
+                last.command.redirects.extend(words)
+                last.command.span = last.span
+        for child in node.children[1:]:
+            if child.type in ("|", "|&"):
+                inner.operators.append(Operator(child.type, self.span(child)))
+            elif child.is_named:
+                self.statement(child, inner)
+        span = Span(self.span(right).start, self.span(node).end)
+        chain.elements.append(Element("pipeline", span, self.commands[start:], chains=[inner]))
 
     def element(self, node: Any) -> Element:
         kind = node.type
