@@ -130,3 +130,30 @@ def test_unused_suppression_can_be_ignored(tmp_path: Path) -> None:
         "FROM python:3.11\n# dfmod: ignore[cache-mount-no-cache-dir]\nRUN pip install flask\n")
     assert "unused-suppression" in dfmod("check", ".", cwd=tmp_path).stdout
     assert dfmod("check", "--ignore", "unused-suppression", ".", cwd=tmp_path).returncode == 0
+
+
+def test_progress_on_a_terminal_for_long_runs(tmp_path: Path) -> None:
+    """A run over many files shows `N/M files` on stderr when stderr is a terminal."""
+    import os
+    import pty
+
+    for index in range(210):
+        (tmp_path / f"{index}.Dockerfile").write_text("FROM python:3.11\n")
+    controller, terminal = pty.openpty()
+    result = subprocess.run([sys.executable, "-m", "dfmod", "check", "--jobs", "1", "."],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=terminal, check=False)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert result.returncode == 0
+    assert b"200/210 files" in shown
+    piped = dfmod("check", "--jobs", "1", ".", cwd=tmp_path)
+    assert piped.stderr == "", "no progress when stderr is not a terminal"
