@@ -19,7 +19,6 @@ import posixpath
 import shutil
 import subprocess
 import venv
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, check, fix
 from dfmod.registry import all_codemods
 from oracle import assert_agrees_with_buildkit
+from wheels import demo_wheel
 
 CopyBeforeInstall = all_codemods()["copy-before-install"]
 
@@ -48,27 +48,12 @@ ENTRYPOINT ["python", "-u", "app.py"]
 """
 
 
-def _wheel(directory: Path) -> None:
-    """A minimal pure-Python wheel `demo`, so pip installs offline."""
-    files = {
-        "demo.py": "VALUE = 42\n",
-        "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        "demo-1.0.dist-info/WHEEL": ("Wheel-Version: 1.0\nGenerator: test\n"
-                                     "Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    record = "".join(f"{name},,\n" for name in files) + "demo-1.0.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(directory / "demo-1.0-py3-none-any.whl", "w") as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-        archive.writestr("demo-1.0.dist-info/RECORD", record)
-
-
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tools")
     venv.EnvBuilder(with_pip=True).create(root / "venv")
     (root / "wheels").mkdir()
-    _wheel(root / "wheels")
+    demo_wheel(root / "wheels")
     # `useradd` would need root: a stub that succeeds, as it does in the image.
     (root / "stubs").mkdir()
     (root / "stubs" / "useradd").write_text("#!/bin/sh\nexit 0\n")

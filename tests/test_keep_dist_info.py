@@ -10,18 +10,16 @@ deletes what the rest of the cleanup deletes.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from dfmod.codemods.keep_dist_info import KeepDistInfo
 from runshell import fixed_text, golden_input, run_bash, run_shells, stub
+from wheels import build_wheel
 
 _PACKAGE = {
     "demo_pkg/__init__.py": 'def main():\n    print("demo ok")\n\n\ndef plugin():\n    return "hello"\n',
@@ -44,25 +42,9 @@ print("plugins", sorted(ep.name for ep in metadata.entry_points(group="demo.plug
 """
 
 
-def _wheel(path: Path) -> Path:
-    """A real wheel (zip + RECORD with hashes), so that pip itself installs it."""
-    def digest(data: bytes) -> str:
-        return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-    record = "".join(f"{name},{digest(text.encode())},{len(text.encode())}\n"
-                     for name, text in _PACKAGE.items())
-    record += "demo_pkg-1.2.3.dist-info/RECORD,,\n"
-    wheel = path / "demo_pkg-1.2.3-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in _PACKAGE.items():
-            archive.writestr(name, text)
-        archive.writestr("demo_pkg-1.2.3.dist-info/RECORD", record)
-    return wheel
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _wheel(tmp_path_factory.mktemp("wheel"))
+    return build_wheel(tmp_path_factory.mktemp("wheel"), "demo_pkg", "1.2.3", _PACKAGE)
 
 
 def _venv(root: Path, wheel: Path) -> Path:

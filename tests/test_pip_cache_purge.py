@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import venv
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, check, fix
 from dfmod.registry import all_codemods
 from oracle import assert_agrees_with_buildkit
+from wheels import demo_wheel
 
 PipCachePurge = all_codemods()["pip-cache-purge"]
 CacheMountNoCacheDir = all_codemods()["cache-mount-no-cache-dir"]
@@ -49,30 +49,13 @@ def test_purge_succeeds_with_the_cache_enabled(tmp_path: Path) -> None:
     assert _pip(["cache", "purge"], tmp_path, PIP_NO_CACHE_DIR="").returncode == 0
 
 
-def _wheel(directory: Path) -> Path:
-    """A minimal pure-Python wheel, so pip installs offline."""
-    path = directory / "demo-1.0-py3-none-any.whl"
-    files = {
-        "demo.py": "VALUE = 42\n",
-        "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        "demo-1.0.dist-info/WHEEL": ("Wheel-Version: 1.0\nGenerator: test\n"
-                                     "Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    record = "".join(f"{name},,\n" for name in files) + "demo-1.0.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
-        archive.writestr("demo-1.0.dist-info/RECORD", record)
-    return path
-
-
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real venv with pip, standing in for the image's Python, and a wheel directory."""
     root = tmp_path_factory.mktemp("image")
     venv.EnvBuilder(with_pip=True).create(root / "venv")
     (root / "wheels").mkdir()
-    _wheel(root / "wheels")
+    demo_wheel(root / "wheels")
     return root
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from dfmod.documents import DocumentError
+from dfmod.documents import DocumentError, TextDocument
 
 
 class ComposeSyntaxError(DocumentError):
@@ -185,7 +185,7 @@ def _load(text: str) -> tuple[list[Node | None], list[Any]]:
     return documents, data
 
 
-class ComposeFile:
+class ComposeFile(TextDocument):
     """A parsed compose file; `text` is never modified, edits are computed against it."""
 
     kind = "compose"
@@ -210,18 +210,6 @@ class ComposeFile:
     def line_starts(self) -> list[int]:
         """Line starts as YAML counts lines: `\\n`, `\\r\\n`, a lone `\\r`, NEL, LS and PS."""
         return [0] + [match.end() for match in _LINE_BREAK.finditer(self.text)]
-
-    @property
-    def newline(self) -> str:
-        index = self.text.find("\n")
-        return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
-
-    def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of an offset."""
-        from bisect import bisect_right
-
-        line = bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
 
     def problems(self) -> int:
         """Always 0: a file that no longer parses raises `ComposeSyntaxError` instead."""

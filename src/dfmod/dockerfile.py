@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from dfmod.documents import DocumentError
+from dfmod.documents import DocumentError, TextDocument
 from dfmod.text import MappedText, Span, line_starts
 
 # Go's unicode.IsSpace, which BuildKit uses to trim lines.
@@ -178,7 +178,7 @@ class EnvPair:
     value_span: Span  # raw value text, quotes included
 
 
-class Dockerfile:
+class Dockerfile(TextDocument):
     """A parsed Dockerfile; `text` is never modified, edits are computed against it."""
 
     kind = "dockerfile"
@@ -197,18 +197,6 @@ class Dockerfile:
     @cached_property
     def line_starts(self) -> list[int]:
         return line_starts(self.text)
-
-    @property
-    def newline(self) -> str:
-        index = self.text.find("\n")
-        return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
-
-    def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of an offset."""
-        from bisect import bisect_right
-
-        line = bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
 
     def anchor_line(self, offset: int) -> int:
         """The first line of the instruction holding `offset` (suppressions sit above it)."""

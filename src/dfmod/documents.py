@@ -33,6 +33,30 @@ class Document(Protocol):
     def related_paths(self) -> list[str]: ...
 
 
+class TextDocument:
+    """What every document kind shares: the original text, its newline style, positions.
+
+    Subclasses set `text` and provide `line_starts` (offsets where lines begin, as the
+    kind's own parser counts lines).
+    """
+
+    text: str
+    line_starts: list[int]
+
+    @property
+    def newline(self) -> str:
+        """The newline style inserted lines must use: the file's first line break."""
+        index = self.text.find("\n")
+        return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of an offset."""
+        from bisect import bisect_right
+
+        line = bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile",
                        "Containerfile", "Containerfile.*")
 COMPOSE_PATTERNS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",

@@ -111,10 +111,7 @@ def basename(word: str | None) -> str:
 
 def parse_find(command: Command) -> FindCommand | None:
     """The command as a `find` invocation, or None if it is not one (or cannot be read)."""
-    cache = command.__dict__
-    if "_find" not in cache:
-        cache["_find"] = _parse_find(command)
-    return cache["_find"]  # type: ignore[no-any-return]
+    return command.memo("find", _parse_find)  # type: ignore[no-any-return]
 
 
 def _parse_find(command: Command) -> FindCommand | None:

@@ -12,6 +12,7 @@ binds it to `b`; the redirect is re-attached to the last element.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,13 @@ class Command:
     @property
     def argv(self) -> list[str | None]:
         return [word.value for word in self.words]
+
+    def memo(self, key: str, compute: Callable[[Command], Any]) -> Any:
+        """`compute(self)`, worked out once: several codemods ask the same of a command."""
+        cache = self.__dict__
+        if key not in cache:
+            cache[key] = compute(self)
+        return cache[key]
 
 
 @dataclass(eq=False)

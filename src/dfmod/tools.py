@@ -55,10 +55,7 @@ def _subcommand(command: Command, start: int) -> tuple[str | None, int]:
 
 def tool_call(command: Command) -> ToolCall | None:
     """What Python packaging tool `command` runs, if any (worked out once per command)."""
-    cache = command.__dict__
-    if "_tool_call" not in cache:
-        cache["_tool_call"] = _tool_call(command)
-    return cache["_tool_call"]  # type: ignore[no-any-return]
+    return command.memo("tool_call", _tool_call)  # type: ignore[no-any-return]
 
 
 def _tool_call(command: Command) -> ToolCall | None:

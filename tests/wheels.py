@@ -1,0 +1,37 @@
+"""Tiny wheels built on the spot, so tests can run a real pip without a network."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+
+def _digest(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(directory: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """A pure-Python wheel `name-version` holding `files` (plus the dist-info pip needs)."""
+    info = f"{name}-{version}.dist-info"
+    contents = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+        **{key: value for key, value in files.items() if key.startswith(info)},
+    }
+    record = "".join(f"{path},{_digest(text.encode())},{len(text.encode())}\n"
+                     for path, text in contents.items()) + f"{info}/RECORD,,\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in contents.items():
+            archive.writestr(path, text)
+        archive.writestr(f"{info}/RECORD", record)
+    return wheel
+
+
+def demo_wheel(directory: Path) -> Path:
+    """`demo 1.0`, whose module `demo` has `VALUE = 42`."""
+    return build_wheel(directory, "demo", "1.0", {"demo.py": "VALUE = 42\n"})
