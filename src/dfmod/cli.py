@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return pr.run(args)
         return _run(args)
     except BrokenPipeError:
+        # The reader went away (`dfmod apply | head`): stop quietly, as Python's docs advise,
+        # pointing stdout at /dev/null so the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
