@@ -208,7 +208,3 @@ def wrap_in_group(element: Element, suffix: str) -> list[Edit]:
 
 def insert_text(offset: int, text: str) -> Edit:
     return Edit(offset, offset, text)
-
-
-def replace_span(span: Span, text: str) -> Edit:
-    return Edit(span.start, span.end, text)

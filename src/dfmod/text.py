@@ -21,9 +21,6 @@ class Span:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def contains(self, other: Span) -> bool:
-        return self.start <= other.start and other.end <= self.end
-
 
 class MappedText:
     """A string whose every character knows its offset in the original document."""
