@@ -141,7 +141,7 @@ class FindCleanupErrors(Codemod):
             assert element.command is not None
             suffix = " || true" if _silenced(element.command) else " 2>/dev/null || true"
             return self.finding(element.span, message, Fix(
-                tuple(wrap_in_group(element, suffix)), Applicability.UNSAFE,
+                tuple(wrap_in_group(element.span, suffix)), Applicability.UNSAFE,
                 f"Tolerate this find's errors, scoped: `{{ find …{suffix}; }}`"))
         if self.options["style"] == "scoped" and scoped:
             return None  # already the scoped form this style asks for

@@ -71,7 +71,7 @@ from collections.abc import Iterator
 
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text
+from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, wrap_in_group
 from dfmod.masking import (
     Mask,
     Outcome,
@@ -84,6 +84,7 @@ from dfmod.masking import (
     snippet,
 )
 from dfmod.shell import Chain, Command, ShellScript, stage_shell
+from dfmod.text import Span
 
 
 def _errexit_options(words: list[str]) -> bool:
@@ -152,10 +153,7 @@ class MaskedFailure(Codemod):
                    "build goes on as if those commands had succeeded")
         edits: list[Edit] = []
         for mask in scope:
-            # `b || true` → `{ b || true; }`: braces, not a subshell, so `cd` and
-            # variables still apply to the rest of the chain.
-            edits.append(insert_text(mask.guarded.span.start, "{ "))
-            edits.append(insert_text(mask.tolerance.span.end, "; }"))
+            edits += wrap_in_group(Span(mask.guarded.span.start, mask.tolerance.span.end))
         fix = Fix(tuple(edits), Applicability.UNSAFE,
                   "Scope each `|| …` to the command it follows: `{ cmd || true; }`"
                   ) if edits else None

@@ -92,7 +92,7 @@ def test_remove_word_layouts(before: str, after: str) -> None:
 def test_wrap_in_group_scopes_the_tolerance_in_real_bash() -> None:
     text = "FROM x\nRUN bad a && ok b && ok c\n"
     _doc, element = _element(text, "b")
-    new_text = apply_edits(text, wrap_in_group(element, " || true"))
+    new_text = apply_edits(text, wrap_in_group(element.span, " || true"))
     assert new_text == "FROM x\nRUN bad a && { ok b || true; } && ok c\n"
     assert _run_shell(new_text) == (1, ["a"])
     unscoped = "FROM x\nRUN bad a && ok b || true && ok c\n"

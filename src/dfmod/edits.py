@@ -196,14 +196,15 @@ def remove_element(text: str, element: Element, escape: str = "\\") -> list[Edit
     return [Edit(span.start, following.span.start, "")]
 
 
-def wrap_in_group(element: Element, suffix: str) -> list[Edit]:
+def wrap_in_group(span: Span, suffix: str = "") -> list[Edit]:
     """`cmd` → `{ cmd<suffix>; }`: scope a tolerance such as ` 2>/dev/null || true`.
 
-    Braces keep the command in the current shell (unlike a subshell) and make the
-    `|| true` apply to this command alone, never to the chain before it.
+    `span` covers the command (or `cmd || true`, to scope an existing tolerance). Braces keep
+    the command in the current shell (unlike a subshell: `cd` and variables still apply to
+    the rest of the chain) and make the `|| true` apply to this command alone, never to the
+    chain before it.
     """
-    return [Edit(element.span.start, element.span.start, "{ "),
-            Edit(element.span.end, element.span.end, f"{suffix}; }}")]
+    return [Edit(span.start, span.start, "{ "), Edit(span.end, span.end, f"{suffix}; }}")]
 
 
 def insert_text(offset: int, text: str) -> Edit:
