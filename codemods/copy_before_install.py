@@ -62,9 +62,9 @@ from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Flag, Instruction
 from dfmod.edits import Applicability, Edit, Finding, Fix
 from dfmod.shell import Command
+from dfmod.state import relative_to, resolve_in
 from dfmod.text import line_end, line_start
 from dfmod.tools import ToolCall, basename, tool_call
-from dfmod.workdir import relative_to, resolve
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -337,12 +337,12 @@ class _Plan:
     def _locate(self) -> None:
         """Map the install's file names to paths in the build context (follow includes)."""
         doc = self.ctx.doc
-        target = resolve(doc, self.copy, self.dest)
+        target = resolve_in(doc, self.copy, self.dest)
         seen: set[str] = set()
         names = [(name, False) for name in self.inputs.files if name != _POETRY_ROOT]
         names += [(name, True) for name in self.inputs.optional]
         for name, optional in names:
-            read = resolve(doc, self.install.run, name)
+            read = resolve_in(doc, self.install.run, name)
             inner = None if read is None or target is None else relative_to(read, target)
             if inner is None or inner == ".":
                 self._block(f"cannot tell where `{name}` comes from in the copy")

@@ -179,39 +179,86 @@ def defined_names(doc: Dockerfile, instruction: Instruction) -> set[str]:
     return names
 
 
-def workdir_at(doc: Dockerfile, instruction: Instruction) -> str | None:
-    """The working directory of `instruction`, or None if only the base image knows it.
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
-    Relative `WORKDIR`s join the previous one, as in BuildKit. A lineage without any
-    `WORKDIR` runs in the base image's working directory, which dfmod cannot see.
+
+def _expanded(doc: Dockerfile, instruction: Instruction, value: str) -> str | None:
+    """`value` with `$VAR` expanded from what is certain at `instruction`, or None when a
+    variable is unknown there (an `ARG` without default, a value dfmod cannot expand)."""
+    if "$" not in value:
+        return value
+    env = known_env(doc, instruction)
+    if any(name not in env for name in _VARIABLE.findall(value)):
+        return None
+    return expand(value, env)
+
+
+def workdir_at(doc: Dockerfile, instruction: Instruction) -> str | None:
+    """The working directory of `instruction`.
+
+    Absolute when a `WORKDIR` says so; otherwise relative to the base image's working
+    directory, which dfmod cannot see ("." when the lineage sets no `WORKDIR`: two such
+    paths can still be compared, they share that unknown start). Relative `WORKDIR`s join
+    the previous one, as in BuildKit. None when a variable makes it unknowable (a later
+    absolute `WORKDIR` makes it known again).
     """
-    current: str | None = None
+    current: str | None = "."
     for item in doc.instructions_before(instruction):
         if item.keyword != "WORKDIR":
             continue
-        env = {k: v for k, v in env_at(doc, item).items() if v is not None}
-        value = expand(item.words[0].value, env) if item.words else None
+        value = _expanded(doc, item, item.arg_text)
         if value is None:
             current = None
-            continue
-        if value.startswith("/"):
+        elif value.startswith("/"):
             current = posixpath.normpath(value)
         elif current is not None:
             current = posixpath.normpath(posixpath.join(current, value))
-        else:
-            current = posixpath.normpath("/" + value)  # BuildKit: relative to the image's "/"
     return current
 
 
+def resolve_in(doc: Dockerfile, instruction: Instruction, path: str) -> str | None:
+    """`path` (variables expanded) as seen from `instruction`'s working directory, in the
+    terms of `workdir_at`: absolute, or relative to the base image's working directory."""
+    value = _expanded(doc, instruction, path)
+    base = workdir_at(doc, instruction)
+    if value is None or base is None:
+        return None
+    return posixpath.normpath(posixpath.join(base, value))
+
+
 def resolve_path(value: str | None, cwd: str | None) -> str | None:
-    """`value` as a normalised absolute path (relative ones against `cwd`), or None."""
+    """`value` as a normalised absolute path (relative ones against `cwd`), or None.
+
+    A `cwd` relative to the base image's working directory is taken to start at `/` (the
+    working directory of images that set none, such as the python images) — except ".",
+    the base image's own, which stays unknown.
+    """
     if not value or "$" in value or "*" in value or "?" in value:
         return None
     if value.startswith("/"):
         return posixpath.normpath(value)
-    if cwd is None:
+    if cwd is None or cwd == ".":
         return None
-    return posixpath.normpath(posixpath.join(cwd, value))
+    return posixpath.normpath(posixpath.join("/", cwd, value))
+
+
+def relative_to(path: str, directory: str) -> str | None:
+    """`path` relative to `directory` if it lies inside it ("." for the directory itself).
+
+    Both come from `resolve_in`; an absolute and a base-relative path cannot be compared.
+    """
+    if path.startswith("/") != directory.startswith("/"):
+        return None
+    if directory in (".", "/"):
+        inner = path.lstrip("/") if directory == "/" else path
+        if inner == "" or inner == ".":
+            return "."
+        return None if inner == ".." or inner.startswith("../") else inner
+    if path == directory:
+        return "."
+    if path.startswith(directory + "/"):
+        return path[len(directory) + 1:]
+    return None
 
 
 @dataclass(frozen=True)
