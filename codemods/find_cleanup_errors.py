@@ -120,18 +120,17 @@ class FindCleanupErrors(Codemod):
                              f"not {self.options['style']!r}")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction in ctx.doc.instructions:
-            for script in ctx.scripts(instruction):
-                for chain in script.chains:
-                    for element in chain.elements:
-                        if element.kind != "command" or element.command is None:
-                            continue
-                        find = parse_find(element.command)
-                        removals = _removals(find) if find is not None else []
-                        if removals:
-                            finding = self._finding(element, removals)
-                            if finding is not None:
-                                yield finding
+        for _, script in ctx.run_scripts():
+            for chain in script.chains:
+                for element in chain.elements:
+                    if element.kind != "command" or element.command is None:
+                        continue
+                    find = parse_find(element.command)
+                    removals = _removals(find) if find is not None else []
+                    if removals:
+                        finding = self._finding(element, removals)
+                        if finding is not None:
+                            yield finding
 
     def _finding(self, element: Element, removals: list[FindAction]) -> Finding | None:
         scoped = is_scoped_tolerance(element)

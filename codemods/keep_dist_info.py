@@ -236,14 +236,13 @@ class KeepDistInfo(Codemod):
     changes_instruction_count = True  # a RUN that only deleted metadata is removed
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction in ctx.doc.instructions:
-            scripts = ctx.scripts(instruction)
-            for script in scripts:
-                for chain in script.chains:
-                    for element in chain.elements:
-                        target = _target(element)
-                        if target is not None:
-                            yield self._finding(ctx, instruction, scripts, script, target)
+        for instruction, script in ctx.run_scripts():
+            for chain in script.chains:
+                for element in chain.elements:
+                    target = _target(element)
+                    if target is not None:
+                        yield self._finding(ctx, instruction, ctx.scripts(instruction), script,
+                                            target)
 
     def _finding(self, ctx: Context, instruction: Instruction, scripts: list[ShellScript],
                  script: ShellScript, target: _Target) -> Finding:

@@ -120,14 +120,13 @@ class MaskedFailure(Codemod):
     applicability = Applicability.UNSAFE
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction in ctx.doc.instructions:
-            for script in ctx.scripts(instruction):
-                for chain in script.chains:
-                    yield from self._check_chain(ctx, chain)
-                if script.is_heredoc_body:
-                    finding = self._check_heredoc(ctx, instruction, script)
-                    if finding is not None:
-                        yield finding
+        for instruction, script in ctx.run_scripts():
+            for chain in script.chains:
+                yield from self._check_chain(ctx, chain)
+            if script.is_heredoc_body:
+                finding = self._check_heredoc(ctx, instruction, script)
+                if finding is not None:
+                    yield finding
 
     # -- unscoped tolerances -----------------------------------------------------------
     def _check_chain(self, ctx: Context, chain: Chain) -> Iterator[Finding]:

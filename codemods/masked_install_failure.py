@@ -53,13 +53,12 @@ class MaskedInstallFailure(Codemod):
     applicability = Applicability.UNSAFE
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction in ctx.doc.instructions:
-            for script in ctx.scripts(instruction):
-                for chain in script.chains:
-                    for mask in masks(chain):
-                        label = element_install(mask.guarded)
-                        if label is not None:
-                            yield self._finding(ctx, mask, label)
+        for _, script in ctx.run_scripts():
+            for chain in script.chains:
+                for mask in masks(chain):
+                    label = element_install(mask.guarded)
+                    if label is not None:
+                        yield self._finding(ctx, mask, label)
 
     def _finding(self, ctx: Context, mask: Mask, label: str) -> Finding:
         doc = ctx.doc

@@ -114,9 +114,8 @@ class PipCachePurge(Codemod):
     applicability = Applicability.SAFE
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction in ctx.doc.instructions:
-            for script in ctx.scripts(instruction):
-                yield from self._check_script(ctx, instruction, script)
+        for instruction, script in ctx.run_scripts():
+            yield from self._check_script(ctx, instruction, script)
 
     def _check_script(self, ctx: Context, instruction: Instruction,
                       script: ShellScript) -> Iterator[Finding]:
