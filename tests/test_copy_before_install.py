@@ -18,7 +18,6 @@ import os
 import posixpath
 import shutil
 import subprocess
-import venv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +26,9 @@ import pytest
 from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, check, fix
 from dfmod.registry import all_codemods
+from dfmod.shell import run_scripts
 from oracle import assert_agrees_with_buildkit
-from wheels import demo_wheel
+from wheels import python_with_demo
 
 CopyBeforeInstall = all_codemods()["copy-before-install"]
 
@@ -50,10 +50,7 @@ ENTRYPOINT ["python", "-u", "app.py"]
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("tools")
-    venv.EnvBuilder(with_pip=True).create(root / "venv")
-    (root / "wheels").mkdir()
-    demo_wheel(root / "wheels")
+    root = python_with_demo(tmp_path_factory.mktemp("tools"))
     # `useradd` would need root: a stub that succeeds, as it does in the image.
     (root / "stubs").mkdir()
     (root / "stubs" / "useradd").write_text("#!/bin/sh\nexit 0\n")
@@ -128,7 +125,8 @@ def _build(text: str, context: Path, tools: Path, root: Path) -> Build:
         elif instruction.keyword == "RUN":
             cwd = root / workdir.lstrip("/")
             present.append(sorted(item.name for item in cwd.iterdir()))
-            result = subprocess.run(["bash", "-c", instruction.args.text], env=env,
+            (script,) = run_scripts(doc, instruction)
+            result = subprocess.run(["bash", "-c", script.source.text], env=env,
                                     cwd=root / workdir.lstrip("/"), capture_output=True,
                                     text=True, timeout=120)
             logs.append(result)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,9 @@ import pytest
 from dfmod.dockerfile import Dockerfile
 from dfmod.engine import Settings, check, fix
 from dfmod.registry import all_codemods
+from dfmod.shell import run_scripts
 from oracle import assert_agrees_with_buildkit
-from wheels import demo_wheel
+from wheels import python_with_demo
 
 PipCachePurge = all_codemods()["pip-cache-purge"]
 CacheMountNoCacheDir = all_codemods()["cache-mount-no-cache-dir"]
@@ -52,11 +52,7 @@ def test_purge_succeeds_with_the_cache_enabled(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real venv with pip, standing in for the image's Python, and a wheel directory."""
-    root = tmp_path_factory.mktemp("image")
-    venv.EnvBuilder(with_pip=True).create(root / "venv")
-    (root / "wheels").mkdir()
-    demo_wheel(root / "wheels")
-    return root
+    return python_with_demo(tmp_path_factory.mktemp("image"))
 
 
 def _run_script(doc: Dockerfile, image: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -65,7 +61,7 @@ def _run_script(doc: Dockerfile, image: Path, home: Path) -> subprocess.Complete
     environment = {**os.environ, "HOME": os.fspath(home), "PIP_NO_CACHE_DIR": "1",
                    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                    "PATH": f"{image / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-c", run.args.text], env=environment,
+    return subprocess.run(["bash", "-c", run_scripts(doc, run)[0].source.text], env=environment,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -101,7 +97,7 @@ def test_fixed_chain_keeps_failing_on_a_failed_install(tmp_path: Path) -> None:
     stub = tmp_path / "pip"
     stub.write_text("#!/bin/sh\necho \"pip $*\"\nexit 1\n")
     stub.chmod(0o755)
-    result = subprocess.run(["bash", "-c", run.args.text],
+    result = subprocess.run(["bash", "-c", run_scripts(outcome.doc, run)[0].source.text],
                             env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
                             capture_output=True, text=True, timeout=30)
     assert result.stdout == "pip install --no-cache-dir flask\n"

@@ -26,16 +26,12 @@ from dfmod.engine import Settings, fix
 from dfmod.registry import all_codemods
 from dfmod.shell import run_scripts
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
+from runshell import run_shells
 
 
 @pytest.fixture(scope="module")
 def corpus(request: pytest.FixtureRequest) -> list[str]:
     return [generate(seed) for seed in range(int(request.config.getoption("--corpus-size")))]
-
-
-def _shells(doc: Dockerfile) -> list[str]:
-    return [script.source.text for instruction in doc.instructions
-            for script in run_scripts(doc, instruction)]
 
 
 def test_lossless_and_agrees_with_buildkit(corpus: list[str]) -> None:
@@ -57,8 +53,8 @@ def test_fixes_keep_files_parseable_shells_valid_and_are_idempotent(corpus: list
         assert_agrees_with_buildkit(outcome.text)
         again = fix(Dockerfile(outcome.text), everything)
         assert again.text == outcome.text, f"not idempotent:\n{text}"
-        before_shells = set(_shells(Dockerfile(text)))
-        for shell in _shells(outcome.doc):
+        before_shells = set(run_shells(text))
+        for shell in run_shells(outcome.text):
             if shell in before_shells:
                 continue
             result = subprocess.run(["bash", "-n", "-c", shell], capture_output=True, text=True,
@@ -101,14 +97,11 @@ def test_fixes_add_no_shellcheck_findings(corpus: list[str], tmp_path: Path) -> 
             continue
         before, after = Dockerfile(text), outcome.doc
         for old, new in zip(before.instructions, after.instructions, strict=True):
-            old_shells, new_shells = _shells_of(before, old), _shells_of(after, new)
+            old_shells = [x.source.text for x in run_scripts(before, old)]
+            new_shells = [x.source.text for x in run_scripts(after, new)]
             pairs += [(a, b) for a, b in zip(old_shells, new_shells, strict=False) if a != b]
     assert pairs, "the corpus no longer exercises shell edits"
     codes = _shellcheck_codes([shell for pair in pairs for shell in pair], tmp_path)
     for index, (original, fixed) in enumerate(pairs):
         new_codes = codes[2 * index + 1] - codes[2 * index]
         assert not new_codes, f"SC{sorted(new_codes)} added:\n{original}\n---\n{fixed}"
-
-
-def _shells_of(doc: Dockerfile, instruction) -> list[str]:
-    return [script.source.text for script in run_scripts(doc, instruction)]

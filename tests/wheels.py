@@ -35,3 +35,14 @@ def build_wheel(directory: Path, name: str, version: str, files: dict[str, str])
 def demo_wheel(directory: Path) -> Path:
     """`demo 1.0`, whose module `demo` has `VALUE = 42`."""
     return build_wheel(directory, "demo", "1.0", {"demo.py": "VALUE = 42\n"})
+
+
+def python_with_demo(root: Path) -> Path:
+    """`root/venv`, a real venv with pip standing in for an image's Python, and
+    `root/wheels` holding `demo_wheel` for offline installs. Returns `root`."""
+    import venv
+
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    (root / "wheels").mkdir()
+    demo_wheel(root / "wheels")
+    return root
