@@ -30,21 +30,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dfmod {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                         help="files or directories (default: .)")
+    def selection(sub: argparse.ArgumentParser, paths_help: str) -> None:
+        """What every command that runs codemods accepts: paths, rule choice, config."""
+        sub.add_argument("paths", nargs="*", default=["."], metavar="PATH", help=paths_help)
         sub.add_argument("--select", type=_rule_list, action="extend", metavar="IDS",
                          help="only these codemods (comma separated)")
         sub.add_argument("--ignore", type=_rule_list, action="extend", metavar="IDS",
                          help="skip these codemods (comma separated)")
         sub.add_argument("--unsafe-fixes", action="store_true",
                          help="also apply fixes that change behaviour")
+        sub.add_argument("--config", metavar="FILE",
+                         help="use this dfmod.toml / pyproject.toml for every file")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        selection(sub, "files or directories (default: .)")
         sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
                          help="parallel processes (default: one per CPU)")
         sub.add_argument("--shard", type=_shard, metavar="I/N",
                          help="process only shard I of N (a stable split of the files)")
-        sub.add_argument("--config", metavar="FILE",
-                         help="use this dfmod.toml / pyproject.toml for every file")
         sub.add_argument("--stdin-filename", metavar="NAME",
                          help="read the file from stdin, as if it were NAME (for editors); "
                               "with --fix the fixed text goes to stdout")
@@ -60,20 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--patch", metavar="FILE", help="write the diff to FILE")
 
     pr = commands.add_parser("pr", help="commit the fixes on a branch and write a pull-request body")
-    pr.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                    help="files or directories inside the repository (default: .)")
+    selection(pr, "files or directories inside the repository (default: .)")
     pr.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
     pr.add_argument("--base", metavar="BRANCH", help="base branch (default: the current branch)")
     pr.add_argument("--branch", default="dfmod/fixes", metavar="NAME", help="branch to create or update")
-    pr.add_argument("--select", type=_rule_list, action="extend", metavar="IDS")
-    pr.add_argument("--ignore", type=_rule_list, action="extend", metavar="IDS")
-    pr.add_argument("--unsafe-fixes", action="store_true")
     pr.add_argument("--squash", action="store_true", help="one commit instead of one per codemod")
     pr.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author")
     pr.add_argument("--push", metavar="REMOTE", help="push the branch to REMOTE")
     pr.add_argument("--open", action="store_true", help="run `gh pr create` (needs gh)")
     pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
-    pr.add_argument("--config", metavar="FILE", help="use this dfmod.toml / pyproject.toml")
     pr.add_argument("--format", choices=["text", "json"], default="text",
                     help="text or json: branch, commits, files, body file and the gh command")
 
