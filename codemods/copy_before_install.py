@@ -421,6 +421,8 @@ class _Plan:
     def blocker(self, between: list[Instruction]) -> str | None:
         if self.reason is not None:
             return self.reason
+        if self.install.run.open_continuation:
+            return "the file ends inside the install's continuation line"
         if not self.install.others_readable:
             return ("the install's RUN runs other commands, which might need the rest of the "
                     "sources")

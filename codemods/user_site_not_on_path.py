@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.edits import Applicability, Finding, Fix, insert_after
 from dfmod.shell import Command
 from dfmod.state import account, env_at, is_root, process_command, user_before
 from dfmod.tools import ToolCall, tool_call
@@ -142,10 +142,9 @@ class UserSiteNotOnPath(Codemod):
             message += (f" (not fixed: the home of numeric USER {install.user} is not known; "
                         "set `ENV PYTHONUSERBASE` or add its `.local/bin` to PATH)")
         elif re.fullmatch(r"/[A-Za-z0-9._/@+-]*", install.bin_dir):
-            newline = ctx.doc.newline
-            end = install.instruction.span.end
-            fix = Fix((Edit(end, end, f"{newline}ENV PATH={install.bin_dir}:$PATH"),),
-                      Applicability.SAFE, f"Put {install.bin_dir} on PATH")
+            edit = insert_after(ctx.doc, install.instruction, f"ENV PATH={install.bin_dir}:$PATH")
+            if edit is not None:
+                fix = Fix((edit,), Applicability.SAFE, f"Put {install.bin_dir} on PATH")
         yield self.finding(install.command.span, message, fix)
 
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:

@@ -81,7 +81,7 @@ from typing import Any, ClassVar
 
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Dockerfile, Instruction, Stage, env_pairs
-from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.edits import Applicability, Finding, Fix, insert_after
 from dfmod.pydeps import (
     import_names,
     is_stdlib,
@@ -243,8 +243,9 @@ class VerifyImports(Codemod):
             if not is_posix_shell(_shell_at(doc, after)):
                 return self.finding(found.instruction.keyword_span, message)
             line = "RUN " + " && ".join(parts)
-        offset = after.span.end
-        edit = Edit(offset, offset, doc.newline + line)
+        edit = insert_after(doc, after, line)
+        if edit is None:
+            return self.finding(found.instruction.keyword_span, message)
         return self.finding(found.instruction.keyword_span, message, Fix(
             (edit,), Applicability.UNSAFE,
             f"Add `{line}` after line {after.end_line}"))

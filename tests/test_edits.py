@@ -97,3 +97,33 @@ def test_wrap_in_group_scopes_the_tolerance_in_real_bash() -> None:
     assert _run_shell(new_text) == (1, ["a"])
     unscoped = "FROM x\nRUN bad a && ok b || true && ok c\n"
     assert _run_shell(unscoped) == (0, ["a", "c"]), "the unscoped form swallows a's failure"
+
+
+def test_nothing_is_added_after_an_instruction_the_file_ends_inside() -> None:
+    """`RUN … \\` as the last line: a line added after it would join the RUN (BuildKit)."""
+    from dfmod.edits import insert_after
+    from oracle import buildkit_ranges
+
+    open_end = Dockerfile("FROM x\nRUN pip install uvicorn \\\n")
+    assert open_end.instructions[1].open_continuation
+    assert insert_after(open_end, open_end.instructions[1], "ENV A=1") is None
+    closed = Dockerfile("FROM x\r\nRUN pip install uvicorn")
+    edit = insert_after(closed, closed.instructions[1], "ENV A=1")
+    assert edit is not None
+    fixed = apply_edits(closed.text, [edit])
+    assert fixed == "FROM x\r\nRUN pip install uvicorn\r\nENV A=1"
+    assert [name for name, _, _ in buildkit_ranges(fixed)] == ["FROM", "RUN", "ENV"]
+
+
+def test_codemods_do_not_append_to_an_open_continuation() -> None:
+    import dockerfile
+
+    from dfmod.engine import Settings, fix
+    from dfmod.registry import all_codemods
+
+    text = ('FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER app\n'
+            'CMD ["uvicorn", "main:app"]\nRUN pip install uvicorn \\\n')
+    outcome = fix(Dockerfile(text), Settings(list(all_codemods().values()), unsafe_fixes=True))
+    # BuildKit must read the same commands: nothing glued onto the last RUN's arguments.
+    assert [(c.cmd, c.value) for c in dockerfile.parse_string(outcome.text)] == [
+        (c.cmd, c.value) for c in dockerfile.parse_string(text)]

@@ -129,6 +129,9 @@ class Instruction:
     args: MappedText  # after the keyword and its flags
     flags: tuple[Flag, ...]
     heredocs: tuple[Heredoc, ...]
+    # The file ended while the last line still asked for a continuation (`RUN a \` at the
+    # end): a line added after this instruction would become part of it.
+    open_continuation: bool = False
     stage: Stage | None = None
 
     @cached_property
@@ -353,7 +356,7 @@ class _Lexer:
                 parts.append(content[:keep])
                 offsets.extend(range(line_start, line_start + keep))
             logical = MappedText("".join(parts), offsets, stripped_start)
-            number = self._instruction(first_line, number, logical, last_content_end)
+            number = self._instruction(first_line, number, logical, last_content_end, continues)
             number += 1
         if not self.doc.instructions:
             raise DockerfileSyntaxError(max(total, 1), "file with no instructions")
@@ -362,9 +365,8 @@ class _Lexer:
         body = self.text[start + 1:end].strip()
         self.doc.comments.append(Comment(body, Span(start, end), number + 1, inside))
 
-    def _instruction(
-        self, first_line: int, last_line: int, logical: MappedText, content_end: int
-    ) -> int:
+    def _instruction(self, first_line: int, last_line: int, logical: MappedText,
+                     content_end: int, open_continuation: bool) -> int:
         line = logical.text
         stripped = line.strip(_GO_SPACE)
         lead = len(line) - len(line.lstrip(_GO_SPACE))
@@ -421,6 +423,7 @@ class _Lexer:
             args=args,
             flags=tuple(flags),
             heredocs=tuple(heredocs),
+            open_continuation=open_continuation,
         ))
         return last_line
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from dfmod.dockerfile import Dockerfile, Instruction
 from dfmod.shell import Chain, Element
 from dfmod.text import Span, line_end, line_start
 
@@ -205,6 +206,18 @@ def wrap_in_group(span: Span, suffix: str = "") -> list[Edit]:
     chain before it.
     """
     return [Edit(span.start, span.start, "{ "), Edit(span.end, span.end, f"{suffix}; }}")]
+
+
+def insert_after(doc: Dockerfile, instruction: Instruction, text: str) -> Edit | None:
+    """New instruction line(s) `text` right after `instruction`, in the file's newline style.
+
+    None when the file ends inside `instruction`'s continuation (`RUN pip install x \\` as
+    the last line): BuildKit would read the added line as more arguments of that RUN.
+    """
+    if instruction.open_continuation:
+        return None
+    end = instruction.span.end
+    return Edit(end, end, doc.newline + text)
 
 
 def insert_text(offset: int, text: str) -> Edit:
