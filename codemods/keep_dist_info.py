@@ -63,7 +63,7 @@ from collections.abc import Iterator
 
 from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
+from dfmod.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_word
 from dfmod.findcmd import (
     FindCommand,
     basename,
@@ -280,7 +280,6 @@ class KeepDistInfo(Codemod):
         end = line_end(text, instruction.span.end)
         if text[start:instruction.span.start].strip(" \t"):
             return None
-        if any(instruction.span.start <= comment.span.start < instruction.span.end
-               for comment in ctx.doc.comments):
+        if has_comment_line(text, start, end):
             return None
         return [Edit(start, end, "")]

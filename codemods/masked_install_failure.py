@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dfmod.codemod import Codemod, Context
-from dfmod.edits import Applicability, Edit, Finding, Fix
+from dfmod.edits import Applicability, Edit, Finding, Fix, has_comment_line
 from dfmod.masking import Mask, describe_all, element_install, masks, snippet
 from dfmod.text import Span
 
@@ -71,7 +71,7 @@ class MaskedInstallFailure(Codemod):
         # any continuation between them go, whatever follows (` && \\`, `;`) stays.
         cut = Span(mask.guarded.span.end, mask.tolerance.span.end)
         fix = None
-        if not any(cut.start <= comment.span.start < cut.end for comment in doc.comments):
+        if not has_comment_line(doc.text, cut.start, cut.end):
             fix = Fix((Edit(cut.start, cut.end, ""),), Applicability.UNSAFE,
                       f"Remove `{snippet(doc, mask.span)}` so a failed install fails the build")
         return self.finding(mask.span, message, fix)

@@ -128,6 +128,16 @@ def test_comment_between_install_and_mask_means_no_fix() -> None:
     assert [item.fix is not None for item in findings] == [True, False]
 
 
+def test_shell_comment_in_a_heredoc_between_install_and_mask_means_no_fix() -> None:
+    text = ('FROM python:3.12\nRUN <<EOF\nset -e\npip install gpt-load ||\n'
+            '# the package moved to an image: keep going\necho "not available"\nEOF\n')
+    settings = Settings([MaskedInstallFailure], unsafe_fixes=True)
+    findings = check(Dockerfile(text), settings.instances(), settings)
+    assert [item.rule for item in findings] == ["masked-install-failure"]
+    assert findings[0].fix is None
+    assert fix(Dockerfile(text), settings).text == text
+
+
 def test_both_codemods_on_every_golden_input_converge() -> None:
     """Run with masked-failure too: no ping-pong, and a second run changes nothing."""
     for settings in (Settings([MaskedFailure, MaskedInstallFailure], unsafe_fixes=True),

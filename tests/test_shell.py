@@ -122,3 +122,11 @@ def test_pipe_binds_tighter_than_and_or() -> None:
     assert text[pipeline.span.start:pipeline.span.end] == "c 2>&1 | d"
     assert [c.name for c in pipeline.commands] == ["c", "d"]
     assert [r.raw for r in pipeline.commands[0].redirects] == ["2>&1"]
+
+
+def test_comment_line_between_operator_and_operand() -> None:
+    """`a ||` / `# why` / `b` in a heredoc script: b is the right operand, as bash reads it."""
+    text = "FROM x\nRUN <<EOF\npip install x ||\n# why\necho no\nEOF\n"
+    _, script = _script(text)
+    assert [e.command.name for e in script.chain.elements if e.command] == ["pip", "echo"]
+    assert [op.text for op in script.chain.operators] == ["||"]

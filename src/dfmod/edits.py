@@ -129,8 +129,9 @@ def _only_blanks(text: str, start: int, end: int) -> bool:
     return all(char in _BLANK for char in text[start:end])
 
 
-def _region_has_comment_line(text: str, start: int, end: int) -> bool:
-    """Whether a full line inside `[start, end)` is a comment (it must not be deleted)."""
+def has_comment_line(text: str, start: int, end: int) -> bool:
+    """Whether a whole line after `start`'s line and inside `[start, end)` is a comment
+    (a Dockerfile comment or a shell comment in a heredoc): a deletion must not take it."""
     offset = line_end(text, start)
     while offset < end:
         stripped = text[offset:line_end(text, offset)].lstrip(_BLANK)
@@ -176,11 +177,11 @@ def remove_element(text: str, element: Element, escape: str = "\\") -> list[Edit
             while tail < len(text) and text[tail] in _BLANK:
                 tail += 1
             end = line_end(text, tail) if _is_line_continuation(text, tail, escape) else -1
-        if end > 0 and not _region_has_comment_line(text, own_line_start, end):
+        if end > 0 and not has_comment_line(text, own_line_start, end):
             return [Edit(own_line_start, end, "")]
     if index > 0:
         start = chain.elements[index - 1].span.end
-        if not _region_has_comment_line(text, start, span.end):
+        if not has_comment_line(text, start, span.end):
             return [Edit(start, span.end, "")]
         if after_op is None and starts_line:
             # The last command, after comment lines: cut the operator and continuation
@@ -192,7 +193,7 @@ def remove_element(text: str, element: Element, escape: str = "\\") -> list[Edit
             return [Edit(start, cut_end, ""), Edit(own_line_start, line_end(text, span.end), "")]
         return None
     following = chain.elements[1]
-    if _region_has_comment_line(text, span.start, following.span.start):
+    if has_comment_line(text, span.start, following.span.start):
         return None
     return [Edit(span.start, following.span.start, "")]
 

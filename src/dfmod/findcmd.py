@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dfmod.edits import Edit, remove_element
+from dfmod.edits import Edit, has_comment_line, remove_element
 from dfmod.shell import Chain, Command, Element, ShellWord
 from dfmod.text import Span
 
@@ -252,7 +252,7 @@ def remove_elements(text: str, chain: Chain, first: int, last: int,
     if last > first and before_op == "&&" and not always_succeeds_before(chain, first):
         start = chain.elements[first - 1].span.end
         end = chain.elements[first].span.end
-        return None if _has_comment_line(text, start, end) else [Edit(start, end, "")]
+        return None if has_comment_line(text, start, end) else [Edit(start, end, "")]
     merged = _merge(chain, first, last)
     return remove_element(text, merged, escape)
 
@@ -268,7 +268,3 @@ def _merge(chain: Chain, first: int, last: int) -> Element:
     merged.chain = copy
     merged.index = first
     return merged
-
-
-def _has_comment_line(text: str, start: int, end: int) -> bool:
-    return any(line.lstrip(" \t").startswith("#") for line in text[start:end].splitlines()[1:])

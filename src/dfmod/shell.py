@@ -217,7 +217,7 @@ class _Builder:
     def statement(self, node: Any, chain: Chain) -> None:
         kind = node.type
         if kind == "list":
-            left, operator, right = node.children[0], node.children[1], node.children[2]
+            left, operator, right = _list_parts(node)
             self.statement(left, chain)
             chain.operators.append(Operator(operator.type, self.span(operator)))
             self.statement(right, chain)
@@ -265,7 +265,7 @@ class _Builder:
         found = self._leading_list(node)
         assert found is not None
         inner_list, redirects = found
-        left, operator, right = inner_list.children[0], inner_list.children[1], inner_list.children[2]
+        left, operator, right = _list_parts(inner_list)
         self.statement(left, chain)
         chain.operators.append(Operator(operator.type, self.span(operator)))
         start = len(self.commands)
@@ -346,6 +346,15 @@ class _Builder:
         command = Command(words, assignments, redirects, self.span(node))
         self.commands.append(command)
         return command
+
+
+def _list_parts(node: Any) -> tuple[Any, Any, Any]:
+    """(left, operator, right) of an `&&`/`||` list node. A comment line may sit between
+    the operator and the right operand (`a ||` newline `# why` newline `b`), so the parts
+    are found by kind, not by position."""
+    operands = [child for child in node.children if child.is_named and child.type != "comment"]
+    operator = next(child for child in node.children if child.type in ("&&", "||"))
+    return operands[0], operator, operands[-1]
 
 
 def _byte_to_char_table(text: str) -> list[int]:
