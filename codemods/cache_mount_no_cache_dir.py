@@ -51,6 +51,7 @@ from dfmod.codemod import Codemod, Context
 from dfmod.dockerfile import Instruction, Mount, env_pairs
 from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
 from dfmod.state import Account, account, is_root, known_env, user_before
+from dfmod.text import Span
 from dfmod.tools import ToolCall, tool_call
 
 
@@ -124,11 +125,11 @@ class CacheMountNoCacheDir(Codemod):
                     "dead weight; it also applies to later RUNs and the running container",
                 )
 
-    def _env_source(self, ctx: Context, instruction: Instruction, name: str):
+    @staticmethod
+    def _env_source(ctx: Context, instruction: Instruction, name: str) -> Span | None:
+        """The `ENV` that sets `name` for `instruction` (through the stages it builds on)."""
         found = None
-        for item in ctx.doc.instructions:
-            if item is instruction:
-                break
+        for item in ctx.doc.instructions_before(instruction):
             if item.keyword == "ENV":
                 for pair in env_pairs(item):
                     if pair.name == name:

@@ -46,3 +46,38 @@ def python_with_demo(root: Path) -> Path:
     (root / "wheels").mkdir()
     demo_wheel(root / "wheels")
     return root
+
+
+_BACKEND = '''import os, zipfile
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        archive.writestr("demo.py", "VALUE = 42\\n")
+        archive.writestr("demo-1.0.dist-info/METADATA",
+                         "Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n")
+        archive.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\n"
+                         "Root-Is-Purelib: true\\nTag: py3-none-any\\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", "")
+    return name
+'''
+
+
+def demo_sdist(directory: Path) -> Path:
+    """`demo-1.0.tar.gz`, an sdist whose in-tree build backend needs nothing from an index.
+
+    pip builds it into a wheel and, with its cache on, keeps that wheel in
+    `<cache>/wheels/`: the cache activity a cache mount is for, observable offline.
+    """
+    import tarfile
+
+    source = directory / "demo-1.0"
+    source.mkdir(parents=True)
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n')
+    (source / "backend.py").write_text(_BACKEND)
+    archive = directory / "demo-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="demo-1.0")
+    return archive
