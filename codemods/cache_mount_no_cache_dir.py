@@ -46,13 +46,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dfmod.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction, Mount, env_pairs
-from dfmod.edits import Applicability, Edit, Finding, Fix, remove_word
-from dfmod.state import Account, account, is_root, known_env, user_before
-from dfmod.text import Span
-from dfmod.tools import ToolCall, tool_call
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix, remove_word
+from dfmod.semantic.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
+from dfmod.semantic.state import Account, account, is_root, known_env, user_before
+from dfmod.semantic.tools import ToolCall, tool_call
+from dfmod.syntax.dockerfile import Instruction, Mount, env_pairs
+from dfmod.syntax.text import Span
 
 
 class CacheMountNoCacheDir(Codemod):

@@ -60,10 +60,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.compose import ComposeFile, Node, Service, compose_of
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.text import Span
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.syntax.compose import ComposeFile, Node, Service, compose_of
+from dfmod.syntax.text import Span
 
 _DASH = re.compile(r"[ \t]*-[ \t]+\Z")
 

@@ -44,10 +44,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.compose import ComposeFile, Service, compose_of
-from dfmod.edits import Applicability, Finding
-from dfmod.text import Span
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Finding
+from dfmod.syntax.compose import ComposeFile, Service, compose_of
+from dfmod.syntax.text import Span
 
 _PROBES = (
     ("postgres", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
@@ -151,8 +151,8 @@ def _dockerfile_has_healthcheck(doc: ComposeFile, service: Service) -> bool:
             text = handle.read()
     except (OSError, UnicodeDecodeError):
         return False
-    from dfmod.dockerfile import Dockerfile
-    from dfmod.documents import DocumentError
+    from dfmod.syntax.dockerfile import Dockerfile
+    from dfmod.syntax.document import DocumentError
 
     try:
         dockerfile_doc = Dockerfile(text, path)

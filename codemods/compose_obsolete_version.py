@@ -37,10 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.compose import compose_of
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.text import Span
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.syntax.compose import compose_of
+from dfmod.syntax.text import Span
 
 
 class ComposeObsoleteVersion(Codemod):

@@ -47,10 +47,10 @@ import os
 import re
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.compose import ComposeFile, Node, compose_of
-from dfmod.edits import Applicability, Edit, EnsureLine, Finding, Fix
-from dfmod.text import Span
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, EnsureLine, Finding, Fix
+from dfmod.syntax.compose import ComposeFile, Node, compose_of
+from dfmod.syntax.text import Span
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

@@ -58,13 +58,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Flag, Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.shell import Command
-from dfmod.state import relative_to, resolve_in
-from dfmod.text import line_end, line_start
-from dfmod.tools import ToolCall, basename, tool_call
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.semantic.state import relative_to, resolve_in
+from dfmod.semantic.tools import ToolCall, basename, tool_call
+from dfmod.syntax.dockerfile import Flag, Instruction
+from dfmod.syntax.shell import Command
+from dfmod.syntax.text import line_end, line_start
 
 if sys.version_info >= (3, 11):
     import tomllib

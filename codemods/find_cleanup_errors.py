@@ -61,10 +61,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from dfmod.codemod import Codemod, Context
-from dfmod.edits import Applicability, Finding, Fix, insert_text, wrap_in_group
-from dfmod.findcmd import FindAction, FindCommand, is_recursive_rm, is_scoped_tolerance, parse_find, tolerated_by
-from dfmod.shell import Command, Element
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Finding, Fix, insert_text, wrap_in_group
+from dfmod.semantic.findcmd import (
+    FindAction,
+    FindCommand,
+    is_recursive_rm,
+    is_scoped_tolerance,
+    parse_find,
+    tolerated_by,
+)
+from dfmod.syntax.shell import Command, Element
 
 _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")

@@ -61,19 +61,12 @@ import fnmatch
 import re
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_word
-from dfmod.findcmd import (
-    FindCommand,
-    basename,
-    parse_find,
-    remove_elements,
-    rm_operands,
-    tolerated_by,
-)
-from dfmod.shell import Element, ShellScript, ShellWord
-from dfmod.text import line_end, line_start
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_elements, remove_word
+from dfmod.semantic.findcmd import FindCommand, basename, parse_find, rm_operands, tolerated_by
+from dfmod.syntax.dockerfile import Instruction
+from dfmod.syntax.shell import Element, ShellScript, ShellWord
+from dfmod.syntax.text import line_end, line_start
 
 # Names of real metadata directories, to test find and rm patterns against.
 _SAMPLES = {

@@ -69,10 +69,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, wrap_in_group
-from dfmod.masking import (
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, wrap_in_group
+from dfmod.semantic.masking import (
     Mask,
     Outcome,
     can_fail,
@@ -83,8 +82,9 @@ from dfmod.masking import (
     masks,
     snippet,
 )
-from dfmod.shell import Chain, Command, ShellScript, stage_shell
-from dfmod.text import Span
+from dfmod.syntax.dockerfile import Instruction, stage_shell
+from dfmod.syntax.shell import Chain, Command, ShellScript
+from dfmod.syntax.text import Span
 
 
 def _errexit_options(words: list[str]) -> bool:

@@ -41,10 +41,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.edits import Applicability, Edit, Finding, Fix, has_comment_line
-from dfmod.masking import Mask, describe_all, element_install, masks, snippet
-from dfmod.text import Span
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line
+from dfmod.semantic.masking import Mask, describe_all, element_install, masks, snippet
+from dfmod.syntax.text import Span
 
 
 class MaskedInstallFailure(Codemod):

@@ -45,13 +45,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dfmod.caches import PIP, cache_dir, serves
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction, Mount
-from dfmod.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
-from dfmod.shell import Command, Element, ShellScript
-from dfmod.state import account, known_env, user_before
-from dfmod.tools import ToolCall, tool_call
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
+from dfmod.semantic.caches import PIP, cache_dir, serves
+from dfmod.semantic.state import account, known_env, user_before
+from dfmod.semantic.tools import ToolCall, tool_call
+from dfmod.syntax.dockerfile import Instruction, Mount
+from dfmod.syntax.shell import Command, Element, ShellScript
 
 _NO_CACHE_FLAG = "--no-cache-dir"
 _NO_CACHE_ENV = "PIP_NO_CACHE_DIR"

@@ -6,7 +6,7 @@ or not, legacy `ENV X value` too) where `X` is not defined before the instructio
 earlier `ENV X` or `ARG X` in the stage or the stages it is built `FROM`, and not a
 variable the base image is known to set. `PATH` is never reported: BuildKit sets a default
 `PATH` when the base image has none. Known base-image variables are a small documented
-table in `dfmod.state.BASE_IMAGE_ENV` (e.g. the official `python` images set `PATH`,
+table in `dfmod.semantic.state.BASE_IMAGE_ENV` (e.g. the official `python` images set `PATH`,
 `LANG`, `GPG_KEY`, `PYTHON_VERSION`, `PYTHON_SHA256` — not `PYTHONPATH`, and no image
 config sets `HOME`, which a `RUN` only gets at run time from `/etc/passwd`).
 
@@ -50,10 +50,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import EnvPair, Instruction, env_pairs
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.state import base_image_env, defined_names, image_repository, root_stage
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.semantic.state import base_image_env, defined_names, image_repository, root_stage
+from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -52,13 +52,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction
-from dfmod.edits import Applicability, Finding, Fix, insert_after
-from dfmod.shell import Command
-from dfmod.state import account, env_at, is_root, process_command, user_before
-from dfmod.tools import ToolCall, tool_call
-from dfmod.venvs import find_venvs
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
+from dfmod.semantic.state import account, env_at, is_root, process_command, user_before
+from dfmod.semantic.tools import ToolCall, tool_call
+from dfmod.semantic.venvs import find_venvs
+from dfmod.syntax.dockerfile import Instruction
+from dfmod.syntax.shell import Command
 
 # Console scripts that images commonly start, by the distribution that provides them.
 KNOWN_SCRIPTS = frozenset({
@@ -150,7 +150,7 @@ class UserSiteNotOnPath(Codemod):
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
         stage = ctx.doc.final_stage
         assert stage is not None
-        venv_bins = {venv.path + "/bin" for venv in find_venvs(ctx, stage)}
+        venv_bins = {venv.path + "/bin" for venv in find_venvs(ctx.doc, stage)}
         found: list[_UserInstall] = []
         for item in items:
             if item.keyword != "RUN":

@@ -53,12 +53,12 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Instruction, Stage, env_pairs
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.state import env_at, expand, resolve_path, workdir_at
-from dfmod.text import Span
-from dfmod.venvs import Venv, find_venvs, is_inside, relocate
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.semantic.state import env_at, expand, resolve_path, workdir_at
+from dfmod.semantic.venvs import Venv, find_venvs, is_inside, relocate
+from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
+from dfmod.syntax.text import Span
 
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
 
@@ -113,7 +113,7 @@ class VenvRelocated(Codemod):
             return
         sources = [resolve_path(value, "/") for value in values[:-1]]
         venvs: dict[str, Venv] = {}
-        for venv in find_venvs(ctx, source_stage):
+        for venv in find_venvs(ctx.doc, source_stage):
             if venv.path not in venvs or venvs[venv.path].how == "VIRTUAL_ENV":
                 venvs[venv.path] = venv
         for venv in venvs.values():

@@ -79,10 +79,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from dfmod.codemod import Codemod, Context
-from dfmod.dockerfile import Dockerfile, Instruction, Stage, env_pairs
-from dfmod.edits import Applicability, Finding, Fix, insert_after
-from dfmod.pydeps import (
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
+from dfmod.semantic.pydeps import (
     import_names,
     is_stdlib,
     parse_requirement,
@@ -91,9 +90,10 @@ from dfmod.pydeps import (
     top_level_imports,
     verification_module,
 )
-from dfmod.runtime import PYTHON, Runtime, runtime
-from dfmod.shell import is_posix_shell, stage_shell
-from dfmod.tools import ToolCall, basename, tool_call
+from dfmod.semantic.runtime import PYTHON, Runtime, runtime
+from dfmod.semantic.tools import ToolCall, basename, tool_call
+from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
+from dfmod.syntax.shell import is_posix_shell
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")

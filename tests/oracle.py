@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dockerfile
 
-from dfmod.dockerfile import Dockerfile
+from dfmod.syntax.dockerfile import Dockerfile
 
 
 def buildkit_ranges(text: str) -> list[tuple[str, int, int]]:

@@ -14,10 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from dfmod.codemod import Codemod
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, fix
-from dfmod.shell import run_scripts
+from dfmod.linting.codemod import Codemod
+from dfmod.linting.engine import Settings, fix
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 

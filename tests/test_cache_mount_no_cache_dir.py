@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from dfmod.codemods.cache_mount_no_cache_dir import CacheMountNoCacheDir
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.shell import run_scripts
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 from wheels import demo_sdist
 
 

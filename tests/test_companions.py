@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dfmod.companions import updated
-from dfmod.source import SourceFile
+from dfmod.linting.companions import updated
+from dfmod.syntax.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 

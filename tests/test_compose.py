@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from dfmod.compose import ComposeFile, ComposeSyntaxError, Node
-from dfmod.edits import Finding, apply_edits
-from dfmod.engine import Settings, check, fix
-from dfmod.registry import all_codemods
+from dfmod.linting.edits import Finding, apply_edits
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.compose import ComposeFile, ComposeSyntaxError, Node
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "compose"
 FILES = sorted(FIXTURES.iterdir())

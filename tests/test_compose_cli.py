@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.discovery import WALKED_KINDS
+from dfmod.workspace.discovery import WALKED_KINDS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "uni-load-improved"
 

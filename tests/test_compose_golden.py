@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from test_compose import check_each_fix, load_pyyaml, load_ruamel
 
-from dfmod.companions import companion_sources
-from dfmod.compose import ComposeFile
-from dfmod.documents import kind_of
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
+from dfmod.linting.companions import companion_sources
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.compose import ComposeFile
+from dfmod.workspace.kinds import kind_of
 
 if sys.version_info >= (3, 11):
     import tomllib

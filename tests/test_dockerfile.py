@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile, DockerfileSyntaxError, env_pairs
+from dfmod.syntax.dockerfile import Dockerfile, DockerfileSyntaxError, env_pairs
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 ROOT = Path(__file__).resolve().parent.parent

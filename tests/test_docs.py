@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dfmod import docs
-from dfmod.registry import all_codemods
+from dfmod.linting.registry import all_codemods
+from dfmod.output import rulesdoc as docs
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_MD = ROOT / "docs" / "rules.md"
@@ -21,7 +21,7 @@ def test_rules_md_is_in_sync_with_the_code() -> None:
 
 
 def test_the_module_prints_the_page_as_utf8_whatever_the_locale() -> None:
-    result = subprocess.run([sys.executable, "-m", "dfmod.docs"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "dfmod.output.rulesdoc"], cwd=ROOT, capture_output=True,
                             check=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"})
     assert result.stdout.decode("utf-8") == docs.render()
 

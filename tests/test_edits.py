@@ -6,9 +6,8 @@ import subprocess
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.edits import apply_edits, remove_element, remove_word, wrap_in_group
-from dfmod.shell import run_scripts
+from dfmod.linting.edits import apply_edits, remove_element, remove_word, wrap_in_group
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 
 
 def _run_shell(text: str) -> tuple[int, list[str]]:
@@ -83,7 +82,7 @@ def test_remove_element_in_heredoc_script() -> None:
 def test_remove_word_layouts(before: str, after: str) -> None:
     text = "FROM x\n" + before
     start = text.index("--no-cache-dir")
-    from dfmod.text import Span
+    from dfmod.syntax.text import Span
 
     edit = remove_word(text, Span(start, start + len("--no-cache-dir")))
     assert apply_edits(text, [edit]) == "FROM x\n" + after
@@ -101,7 +100,7 @@ def test_wrap_in_group_scopes_the_tolerance_in_real_bash() -> None:
 
 def test_nothing_is_added_after_an_instruction_the_file_ends_inside() -> None:
     """`RUN … \\` as the last line: a line added after it would join the RUN (BuildKit)."""
-    from dfmod.edits import insert_after
+    from dfmod.linting.edits import insert_after
     from oracle import buildkit_ranges
 
     open_end = Dockerfile("FROM x\nRUN pip install uvicorn \\\n")
@@ -118,8 +117,8 @@ def test_nothing_is_added_after_an_instruction_the_file_ends_inside() -> None:
 def test_codemods_do_not_append_to_an_open_continuation() -> None:
     import dockerfile
 
-    from dfmod.engine import Settings, fix
-    from dfmod.registry import all_codemods
+    from dfmod.linting.engine import Settings, fix
+    from dfmod.linting.registry import all_codemods
 
     text = ('FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER app\n'
             'CMD ["uvicorn", "main:app"]\nRUN pip install uvicorn \\\n')

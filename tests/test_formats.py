@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 
-from dfmod import formats
-from dfmod.edits import Applicability, Edit, Finding, Fix
-from dfmod.registry import all_codemods
-from dfmod.report import Located, summary, text_report
-from dfmod.text import Span
+from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.linting.located import Located
+from dfmod.linting.registry import all_codemods
+from dfmod.output import formats
+from dfmod.output.report import summary, text_report
+from dfmod.syntax.text import Span
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from dfmod.dockerfile import Dockerfile, DockerfileSyntaxError
-from dfmod.shell import run_scripts
+from dfmod.syntax.dockerfile import Dockerfile, DockerfileSyntaxError, run_scripts
 
 PIECES = ["FROM alpine", "RUN", "COPY", "ENV", "run", " ", "  ", "\t", "\n", "\r\n", "\\", "`",
           "# ", "#", "escape=`", "escape=\\", "syntax=x", "<<EOF", "<<-EOF", "<<'EOF'", "EOF",

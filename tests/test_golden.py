@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.discovery import is_dockerfile_name
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile
+from dfmod.workspace.discovery import is_dockerfile_name
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 if sys.version_info >= (3, 11):

@@ -2,7 +2,7 @@
 
 The rule's claim is a fact about the shell: `&&` and `||` have equal precedence and group
 left to right, so an unscoped `|| true` swallows the failure of every command whose failure
-reaches it. The tests (1) check `dfmod.masking.masks`' model of that against bash on many
+reaches it. The tests (1) check `dfmod.semantic.masking.masks`' model of that against bash on many
 generated chains, (2) run seed 001's chain before and after the fix with a failing
 `poetry`, and (3) run a heredoc body as BuildKit does (`/bin/sh -c <body>`) before and after
 `set -e` is inserted, with a failing `apt-get`.
@@ -20,11 +20,11 @@ import pytest
 
 from dfmod.codemods.masked_failure import MaskedFailure
 from dfmod.codemods.masked_install_failure import MaskedInstallFailure
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.masking import masks
-from dfmod.shell import parse_shell, run_scripts
-from dfmod.text import MappedText
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.semantic.masking import masks
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
+from dfmod.syntax.shell import parse_shell
+from dfmod.syntax.text import MappedText
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 # Absolute paths: the stubs put on PATH must never shadow the shell under test.

@@ -18,11 +18,11 @@ import pytest
 
 from dfmod.codemods.masked_failure import MaskedFailure
 from dfmod.codemods.masked_install_failure import MaskedInstallFailure
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.masking import package_install
-from dfmod.shell import parse_shell, run_scripts
-from dfmod.text import MappedText
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.semantic.masking import package_install
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
+from dfmod.syntax.shell import parse_shell
+from dfmod.syntax.text import MappedText
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "masked-install-failure"
 SHELLS = [path for path in (shutil.which(name) for name in ("sh", "bash", "dash")) if path]

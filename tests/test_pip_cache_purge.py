@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.registry import all_codemods
-from dfmod.shell import run_scripts
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 from oracle import assert_agrees_with_buildkit
 from wheels import python_with_demo
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.documents import kind_of
+from dfmod.workspace.kinds import kind_of
 
 clientlib = pytest.importorskip("pre_commit.clientlib")
 

@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 
 from corpus import generate
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
-from dfmod.shell import run_scripts
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 from runshell import run_shells
 

@@ -12,8 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.shell import run_scripts
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 from oracle import assert_agrees_with_buildkit
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.shell import run_scripts
-from dfmod.tools import tool_call
+from dfmod.semantic.tools import tool_call
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 
 
 def _script(text: str, index: int = 1):
@@ -104,7 +103,7 @@ def test_not_a_packaging_tool(command: str) -> None:
 
 
 def test_account_of_a_numeric_user_comes_from_useradd() -> None:
-    from dfmod.state import account
+    from dfmod.semantic.state import account
 
     doc = Dockerfile("FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER 1000\nRUN pip install x\n")
     owner = account(doc, doc.instructions[3], "1000")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.source import InputError, read_source, write_source
+from dfmod.syntax.source import InputError, read_source, write_source
 
 
 def test_write_is_atomic_and_keeps_mode(tmp_path: Path) -> None:

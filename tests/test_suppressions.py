@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.registry import all_codemods
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile
 
 CACHE = all_codemods()["cache-mount-no-cache-dir"]
 RUN = ("RUN --mount=type=cache,target=/root/.cache/pip \\\n"

@@ -2,7 +2,7 @@
 
 BuildKit's ENV expansion follows POSIX sh for `$X`, `${X}` and `${X:+word}`
 (moby/buildkit frontend/dockerfile/shell/lex.go, `processDollar`), so real `bash` is the
-oracle for what the value becomes; dfmod's own model (`dfmod.state.expand`) must agree.
+oracle for what the value becomes; dfmod's own model (`dfmod.semantic.state.expand`) must agree.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile, env_pairs
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
-from dfmod.state import expand
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.semantic.state import expand
+from dfmod.syntax.dockerfile import Dockerfile, env_pairs
 
 SETTINGS = Settings([all_codemods()["undefined-env-var"]])
 

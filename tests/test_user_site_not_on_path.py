@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
-from dfmod.state import DEFAULT_PATH, env_at
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.semantic.state import DEFAULT_PATH, env_at
+from dfmod.syntax.dockerfile import Dockerfile
 
 SETTINGS = Settings([all_codemods()["user-site-not-on-path"]])
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.dockerfile import Dockerfile, env_pairs
-from dfmod.engine import Settings, fix
-from dfmod.registry import all_codemods
+from dfmod.linting.engine import Settings, fix
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile, env_pairs
 
 
 @pytest.fixture(scope="module")

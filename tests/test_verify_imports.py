@@ -18,17 +18,16 @@ from pathlib import Path
 import pytest
 
 from dfmod.codemods.verify_imports import VerifyImports, _imported_by
-from dfmod.dockerfile import Dockerfile
-from dfmod.engine import Settings, check, fix
-from dfmod.pydeps import (
+from dfmod.linting.engine import Settings, check, fix
+from dfmod.semantic.pydeps import (
     import_names,
     marker_allows,
     read_pyproject,
     read_requirements,
     top_level_imports,
 )
-from dfmod.runtime import describe
-from dfmod.shell import run_scripts
+from dfmod.semantic.runtime import describe
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "golden" / "verify-imports" / "seed-000" / "input"
@@ -133,7 +132,7 @@ def test_top_level_imports_with_libcst() -> None:
 
 
 def test_libcst_is_imported_lazily() -> None:
-    code = ("import sys, dfmod.codemods.verify_imports, dfmod.pydeps, dfmod.runtime; "
+    code = ("import sys, dfmod.codemods.verify_imports, dfmod.semantic.pydeps, dfmod.semantic.runtime; "
             "assert 'libcst' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

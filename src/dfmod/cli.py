@@ -107,7 +107,7 @@ def _error(message: str) -> None:
 
 
 def _rules() -> int:
-    from dfmod.registry import all_codemods
+    from dfmod.linting.registry import all_codemods
 
     width = max(len(rule) for rule in all_codemods())
     for rule, codemod in all_codemods().items():
@@ -116,7 +116,7 @@ def _rules() -> int:
 
 
 def _explain(rule: str) -> int:
-    from dfmod.registry import all_codemods
+    from dfmod.linting.registry import all_codemods
 
     codemod = all_codemods().get(rule)
     if codemod is None:
@@ -145,7 +145,7 @@ def _in_shard(path: str, shard: tuple[int, int] | None) -> bool:
 def _write(stream: TextIO, text: str, colour: Callable[[str], str] | None = None) -> None:
     """Write a report, coloured only for a terminal (NO_COLOR / FORCE_COLOR respected)."""
     if colour is not None and text:
-        from dfmod import formats
+        from dfmod.output import formats
 
         if formats.use_colour(stream):
             text = colour(text)
@@ -154,7 +154,7 @@ def _write(stream: TextIO, text: str, colour: Callable[[str], str] | None = None
 
 def _colour(name: str) -> Callable[[str], str]:
     def apply(text: str) -> str:
-        from dfmod import formats
+        from dfmod.output import formats
 
         return getattr(formats, name)(text)  # type: ignore[no-any-return]
 
@@ -162,12 +162,13 @@ def _colour(name: str) -> Callable[[str], str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dfmod.config import ConfigError, Overrides, config_for, settings_for
-    from dfmod.discovery import discover
-    from dfmod.registry import select_codemods
-    from dfmod.report import JsonStream, Located, Tally, summary, text_report
-    from dfmod.runner import FileResult, process_text, run
-    from dfmod.source import InputError
+    from dfmod.linting.located import Located
+    from dfmod.linting.registry import select_codemods
+    from dfmod.output.report import JsonStream, Tally, summary, text_report
+    from dfmod.syntax.source import InputError
+    from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
+    from dfmod.workspace.discovery import discover
+    from dfmod.workspace.runner import FileResult, process_text, run
 
     overrides = Overrides(select=tuple(args.select) if args.select else None,
                           ignore=tuple(args.ignore or ()), unsafe_fixes=args.unsafe_fixes,
@@ -228,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
         elif mode == "fix":
             _write(sys.stderr, text_report(result.findings), _colour("colour_findings"))
         if mode == "diff" and result.changed:
-            from dfmod.diff import unified_diff
+            from dfmod.output.diff import unified_diff
 
             assert result.before is not None and result.after is not None
             diff = unified_diff(result.path, result.before, result.after)
@@ -245,7 +246,7 @@ def _run(args: argparse.Namespace) -> int:
     if stream is not None:
         stream.close()
     elif mode == "check" and args.format in ("sarif", "github"):
-        from dfmod import formats
+        from dfmod.output import formats
 
         sys.stdout.write(formats.render(args.format, located, codemods))
     elif mode == "check" and tally.total:

@@ -1,0 +1,75 @@
+"""What a codemod is, and the context it works in.
+
+A codemod is a class with an id, a one-line summary, the applicability of its fix and a
+`check` method that yields `Finding`s for one document. Its module docstring is its
+documentation (what it finds, why that is bad, the fix, an example), shown by
+`dfmod explain ID`. Codemods share everything else through the engine: spans, the shell
+model and the edit helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from dfmod.linting.edits import Applicability, Finding
+from dfmod.syntax.dockerfile import Dockerfile, Instruction, readable_scripts
+from dfmod.syntax.shell import ShellScript
+
+
+class Context:
+    """One document under check, with its shell scripts and access to its build context."""
+
+    def __init__(self, doc: Dockerfile, options: dict[str, dict[str, Any]] | None = None) -> None:
+        self.doc = doc
+        self.options = options or {}
+
+    def scripts(self, instruction: Instruction) -> list[ShellScript]:
+        """The shell programs of a RUN that parse (`dfmod.syntax.dockerfile.readable_scripts`)."""
+        return readable_scripts(self.doc, instruction)
+
+    def run_scripts(self) -> Iterator[tuple[Instruction, ShellScript]]:
+        """Every readable RUN script of the document, with its instruction."""
+        for instruction in self.doc.instructions:
+            for script in self.scripts(instruction):
+                yield instruction, script
+
+    @property
+    def directory(self) -> str:
+        """The Dockerfile's directory, taken as its build context."""
+        return os.path.dirname(os.path.abspath(self.doc.path))
+
+    def text(self, offset_start: int, offset_end: int) -> str:
+        return self.doc.text[offset_start:offset_end]
+
+
+class Codemod:
+    """Base class of every codemod; subclasses set the class attributes and `check`."""
+
+    id: ClassVar[str]
+    summary: ClassVar[str]
+    applicability: ClassVar[Applicability]
+    default_options: ClassVar[dict[str, Any]] = {}
+    kind: ClassVar[str] = "dockerfile"  # the document kind it checks: "dockerfile" or "compose"
+    # True for codemods whose fix adds, removes or moves whole instructions (the property
+    # tests check that every other fix keeps the instruction count).
+    changes_instruction_count: ClassVar[bool] = False
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        unknown = set(options or {}) - set(self.default_options)
+        if unknown:
+            raise ValueError(f"unknown option(s) for {self.id}: {', '.join(sorted(unknown))}")
+        self.options = {**self.default_options, **(options or {})}
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, span: Any, message: str, fix: Any = None) -> Finding:
+        return Finding(self.id, span, message, fix)
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The codemod's module docstring: its user-facing documentation."""
+        return (sys.modules[cls.__module__].__doc__ or "").strip()

@@ -1,0 +1,109 @@
+"""Running codemods on one file, and fixing it to a fixed point without breaking it.
+
+Fixing is a loop: parse, collect findings, apply every applicable fix that does not overlap
+an earlier one, and parse again, until nothing more applies (bounded). Each round's result
+must still parse, and no shell script may newly fail to parse; a round that would break the
+file is retried fix by fix, keeping only the fixes that are sound on their own. What
+remains is reported. Running the fixes twice therefore changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dfmod.linting import suppressions
+from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.edits import Applicability, Finding, Fix, apply_edits, overlaps
+from dfmod.syntax.document import Document, DocumentError
+
+MAX_ROUNDS = 10
+
+
+@dataclass
+class Settings:
+    codemods: list[type[Codemod]]
+    unsafe_fixes: bool = False
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_unused_suppressions: bool = True
+
+    def instances(self, kind: str = "dockerfile") -> list[Codemod]:
+        """The selected codemods that work on documents of `kind`, with their options."""
+        return [codemod(self.options.get(codemod.id)) for codemod in self.codemods
+                if codemod.kind == kind]
+
+    def applies(self, fix: Fix | None) -> bool:
+        if fix is None or fix.applicability is Applicability.DISPLAY_ONLY:
+            return False
+        return fix.applicability is Applicability.SAFE or self.unsafe_fixes
+
+
+@dataclass
+class Outcome:
+    """A file after checking (and fixing): the findings left and the fixes applied."""
+
+    doc: Document
+    findings: list[Finding]
+    applied: list[Finding]
+
+    @property
+    def text(self) -> str:
+        return self.doc.text
+
+
+def check(doc: Document, codemods: list[Codemod], settings: Settings | None = None) -> list[Finding]:
+    """Every finding of every codemod on `doc`, in file order."""
+    if suppressions.skips_file(doc.text):
+        return []
+    ctx = Context(doc, settings.options if settings else None)  # type: ignore[arg-type]
+    findings: list[Finding] = []
+    for codemod in codemods:
+        findings.extend(codemod.check(ctx))
+    report_unused = settings.report_unused_suppressions if settings else True
+    findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},
+                                  report_unused)
+    findings.sort(key=lambda item: (item.span.start, item.rule, item.span.end))
+    return findings
+
+
+def fix(doc: Document, settings: Settings) -> Outcome:
+    """Apply applicable fixes until none is left (see the module docstring)."""
+    codemods = settings.instances(doc.kind)
+    applied: list[Finding] = []
+    for _ in range(MAX_ROUNDS):
+        findings = check(doc, codemods, settings)
+        chosen = _non_overlapping([item for item in findings if settings.applies(item.fix)])
+        if not chosen:
+            return Outcome(doc, findings, applied)
+        new_doc = _apply(doc, chosen)
+        if new_doc is None:
+            sound = [item for item in chosen if _apply(doc, [item]) is not None]
+            new_doc = _apply(doc, sound[:1]) if sound else None
+            chosen = sound[:1]
+        if new_doc is None:
+            return Outcome(doc, findings, applied)
+        applied.extend(chosen)
+        doc = new_doc
+    return Outcome(doc, check(doc, codemods, settings), applied)
+
+
+def _non_overlapping(findings: list[Finding]) -> list[Finding]:
+    chosen: list[Finding] = []
+    for item in findings:
+        assert item.fix is not None
+        if all(not overlaps(item.fix, other.fix) for other in chosen if other.fix is not None):
+            chosen.append(item)
+    return chosen
+
+
+def _apply(doc: Document, findings: list[Finding]) -> Document | None:
+    """The document with the findings' fixes applied, or None if that would break it."""
+    edits = [edit for item in findings if item.fix is not None for edit in item.fix.edits]
+    try:
+        text = apply_edits(doc.text, edits)
+        new_doc = type(doc)(text, doc.path)  # type: ignore[call-arg]
+    except (ValueError, DocumentError):
+        return None
+    if new_doc.problems() > doc.problems():
+        return None
+    return new_doc

@@ -1,0 +1,26 @@
+"""A finding placed in its file: the line and column a reader or a CI annotation needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dfmod.linting.edits import Finding
+from dfmod.syntax.document import Document
+
+
+@dataclass
+class Located:
+    """A finding with the file it belongs to and its line/column positions."""
+
+    path: str
+    finding: Finding
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def of(cls, doc: Document, finding: Finding) -> Located:
+        line, column = doc.position(finding.span.start)
+        end_line, end_column = doc.position(finding.span.end)
+        return cls(doc.path, finding, line, column, end_line, end_column)

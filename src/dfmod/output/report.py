@@ -1,0 +1,100 @@
+"""Reporters: findings as text (like ruff) or JSON, and the summary line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from dfmod.linting.edits import Applicability, Finding
+from dfmod.linting.located import Located
+from dfmod.workspace.discovery import display_path
+
+
+def _marker(finding: Finding) -> str:
+    fix = finding.fix
+    if fix is None or fix.applicability is Applicability.DISPLAY_ONLY:
+        return ""
+    return " [*]" if fix.applicability is Applicability.SAFE else " [*unsafe]"
+
+
+def text_report(items: list[Located]) -> str:
+    lines = [
+        f"{display_path(item.path)}:{item.line}:{item.column}: {item.finding.rule} "
+        f"{item.finding.message}{_marker(item.finding)}"
+        for item in items
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+class Tally:
+    """Counts for the summary line, so reports can stream instead of holding every finding."""
+
+    def __init__(self) -> None:
+        self.total = self.safe = self.unsafe = 0
+
+    def add(self, items: list[Located]) -> None:
+        for item in items:
+            self.total += 1
+            marker = _marker(item.finding)
+            self.safe += marker == " [*]"
+            self.unsafe += marker == " [*unsafe]"
+
+
+def summary(items: list[Located] | Tally, files: int, fixed: int = 0) -> str:
+    """`Found N findings in M files (K fixable with --fix, U more with --unsafe-fixes).`"""
+    if not isinstance(items, Tally):
+        tally = Tally()
+        tally.add(items)
+        items = tally
+    noun = "finding" if items.total == 1 else "findings"
+    where = f"{files} file{'s' if files != 1 else ''}"
+    text = f"Found {items.total} {noun} in {where}"
+    if fixed:
+        text = f"Fixed {fixed}; {items.total} {noun} left in {where}"
+    extras = []
+    if items.safe:
+        extras.append(f"{items.safe} fixable with --fix")
+    if items.unsafe:
+        extras.append(f"{items.unsafe} more with --unsafe-fixes")
+    return text + (f" ({', '.join(extras)})" if extras else "") + "."
+
+
+def json_record(item: Located) -> dict[str, object]:
+    fix = item.finding.fix
+    return {
+        "file": display_path(item.path),
+        "line": item.line,
+        "column": item.column,
+        "end_line": item.end_line,
+        "end_column": item.end_column,
+        "rule": item.finding.rule,
+        "message": item.finding.message,
+        "applicability": fix.applicability.value if fix else None,
+        "fix": None if fix is None else {
+            "description": fix.description,
+            "applicability": fix.applicability.value,
+            "edits": [{"start": edit.start, "end": edit.end, "text": edit.text}
+                      for edit in fix.edits],
+        },
+    }
+
+
+def json_report(items: list[Located]) -> str:
+    return json.dumps([json_record(item) for item in items], indent=2, ensure_ascii=False) + "\n"
+
+
+class JsonStream:
+    """Writes the same text as `json_report`, one finding at a time."""
+
+    def __init__(self, write: Callable[[str], object]) -> None:
+        self.write = write
+        self.count = 0
+
+    def add(self, items: list[Located]) -> None:
+        for item in items:
+            record = json.dumps(json_record(item), indent=2, ensure_ascii=False)
+            self.write(("[\n" if self.count == 0 else ",\n") + "  " + record.replace("\n", "\n  "))
+            self.count += 1
+
+    def close(self) -> None:
+        self.write("\n]\n" if self.count else "[]\n")

@@ -1,0 +1,53 @@
+"""Publishing the branch: reading the remote, pushing with a lease, and `gh pr create`."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+
+from dfmod.pr.git import PrError, first_error, git
+
+
+def remote_state(top: str, remote: str, branch: str, base: str) -> tuple[str | None, str | None]:
+    """The remote's branch and base heads, with their commits fetched (no ref is written)."""
+    refs = {}
+    out = git(top, "ls-remote", remote, f"refs/heads/{branch}", f"refs/heads/{base}")
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        refs[ref] = sha
+    wanted = [ref for ref in (f"refs/heads/{branch}", f"refs/heads/{base}") if ref in refs]
+    if wanted:
+        git(top, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *wanted)
+    return refs.get(f"refs/heads/{branch}"), refs.get(f"refs/heads/{base}")
+
+def push(top: str, remote: str, branch: str, head: str, remote_sha: str | None) -> str:
+    """Push with a lease on what the remote branch was when dfmod looked at it."""
+    if remote_sha == head:
+        return f"{remote}/{branch} is already at {head[:7]}; nothing pushed"
+    lease = f"--force-with-lease=refs/heads/{branch}:{remote_sha or ''}"
+    done = subprocess.run(["git", "push", "--porcelain", lease, remote, f"{head}:refs/heads/{branch}"],
+                          cwd=top, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        # --porcelain puts the per-ref verdict on stdout: `!<tab>src:dst<tab>[rejected] (stale info)`.
+        verdicts = [line.split("\t")[-1] for line in done.stdout.splitlines() if line.startswith("!")]
+        reason = verdicts[0] if verdicts else first_error(done.stderr)
+        raise PrError(f"git push to {remote} refused: {reason} (the remote branch moved since "
+                      "dfmod looked at it, or the remote rejected the push)")
+    if remote_sha is None:
+        return f"pushed {branch} to {remote} (new branch)"
+    return f"pushed {branch} to {remote} (force-with-lease, replacing {remote_sha[:7]})"
+
+def open_pull_request(gh: list[str], repo: str) -> bool:
+    """Run `gh pr create`; False (after a one-line error) when that is not possible."""
+    if shutil.which("gh") is None:
+        sys.stderr.write("dfmod: error: --open needs the GitHub CLI `gh`, which is not installed; "
+                         f"the branch is ready: {shlex.join(gh)}\n")
+        return False
+    done = subprocess.run(gh, cwd=repo, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(f"dfmod: error: gh pr create: {first_error(done.stderr)}\n")
+        return False
+    sys.stdout.write(done.stdout)
+    return True

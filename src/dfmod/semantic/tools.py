@@ -1,0 +1,87 @@
+"""Recognising the tools people call in a RUN, however they spell them.
+
+`pip`, `pip3`, `pip3.11`, `/opt/venv/bin/pip`, `python -m pip`, `python3.12 -m pip`,
+`uv pip install`, `uv sync`, `poetry install` — a codemod asks `tool_call(command)` and gets
+the tool, its subcommand and the words after it, instead of matching strings itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dfmod.syntax.shell import Command, ShellWord
+
+_PIP = re.compile(r"pip(\d+(\.\d+)*)?$")
+_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    tool: str  # "pip", "uv" (uv's own commands), "uv-pip" (`uv pip …`) or "poetry"
+    subcommand: str | None
+    command: Command
+    first_arg: int  # index in command.words of the first word after the subcommand
+
+    @property
+    def args(self) -> list[ShellWord]:
+        return self.command.words[self.first_arg:]
+
+    def has_option(self, *names: str) -> bool:
+        return any(word.value in names for word in self.args)
+
+    @property
+    def is_install(self) -> bool:
+        return (self.tool in ("pip", "uv-pip") and self.subcommand == "install") or (
+            self.tool == "uv" and self.subcommand in ("sync", "add")) or (
+            self.tool == "poetry" and self.subcommand in ("install", "add"))
+
+
+def basename(word: str | None) -> str:
+    return (word or "").rsplit("/", 1)[-1]
+
+
+def _subcommand(command: Command, start: int) -> tuple[str | None, int]:
+    """The first word from `start` that is not an option, and the index after it."""
+    words = command.words
+    index = start
+    while index < len(words):
+        value = words[index].value
+        if value is None or not value.startswith("-"):
+            return value, index + 1
+        index += 1
+    return None, index
+
+
+def tool_call(command: Command) -> ToolCall | None:
+    """What Python packaging tool `command` runs, if any (worked out once per command)."""
+    return command.memo("tool_call", _tool_call)  # type: ignore[no-any-return]
+
+
+def _tool_call(command: Command) -> ToolCall | None:
+    words = command.words
+    if not words:
+        return None
+    name = basename(words[0].value)
+    if _PIP.match(name):
+        subcommand, after = _subcommand(command, 1)
+        return ToolCall("pip", subcommand, command, after)
+    if _PYTHON.match(name):
+        for index in range(1, len(words) - 1):
+            value = words[index].value
+            if value == "-m" and _PIP.match(words[index + 1].value or ""):
+                subcommand, after = _subcommand(command, index + 2)
+                return ToolCall("pip", subcommand, command, after)
+            if value is None or not value.startswith("-"):
+                return None
+        return None
+    if name == "uv":
+        subcommand, after = _subcommand(command, 1)
+        if subcommand == "pip":
+            inner, after = _subcommand(command, after)
+            return ToolCall("uv-pip", inner, command, after)
+        return ToolCall("uv", subcommand, command, after)
+    if name == "poetry":
+        subcommand, after = _subcommand(command, 1)
+        return ToolCall("poetry", subcommand, command, after)
+    return None

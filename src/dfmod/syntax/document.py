@@ -1,0 +1,55 @@
+"""What every kind of document dfmod edits has in common.
+
+Every kind keeps its original text and exposes the same small surface the engine needs:
+`text`, `path`, `newline`, `position(offset)`, `problems()` (how many parts of it no
+longer parse — a fix may never raise it) and `related_paths()` (other files a run should
+cover because this one names them, such as the Dockerfiles a compose file builds).
+Parsing failures raise `DocumentError`, which the CLI reports as one line.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class DocumentError(Exception):
+    """The file cannot be read as its kind (BuildKit or a YAML parser would reject it)."""
+
+
+class Document(Protocol):
+    kind: str  # "dockerfile" or "compose": which codemods apply
+    text: str
+    path: str
+
+    @property
+    def newline(self) -> str: ...
+
+    def position(self, offset: int) -> tuple[int, int]: ...
+
+    def problems(self) -> int: ...
+
+    def related_paths(self) -> list[str]: ...
+
+
+class TextDocument:
+    """What every document kind shares: the original text, its newline style, positions.
+
+    Subclasses set `text` and provide `line_starts` (offsets where lines begin, as the
+    kind's own parser counts lines).
+    """
+
+    text: str
+    line_starts: list[int]
+
+    @property
+    def newline(self) -> str:
+        """The newline style inserted lines must use: the file's first line break."""
+        index = self.text.find("\n")
+        return "\r\n" if index > 0 and self.text[index - 1] == "\r" else "\n"
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of an offset."""
+        from bisect import bisect_right
+
+        line = bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
