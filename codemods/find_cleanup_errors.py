@@ -2,9 +2,15 @@
 
 ## What it finds
 A `find` in a `RUN` that deletes what it matches with a recursive `rm` and can match
-directories (`-type d`, or no `-type` at all):
-`find /app/.venv -type d -name "tests" -exec rm -rf {} \\;` and the batched form
-`… -exec rm -rf {} +` (also `-execdir`, `rm -r`, `rm --recursive`). Not reported when the
+directories (`-type d`, or no `-type` at all), in the forms that really fail:
+- `find … -exec rm -rf {} \\;` and `-execdir rm -rf {} \\;`, whatever they match;
+- the batched `-exec rm -rf {} +` and `-execdir rm -rf {} +`, only when the names it
+  matches can nest or hold directories — `tests`, `test`, `testing`, `doc`, `docs`,
+  `examples`, `example`, `samples`, `benchmarks`, alone or in an `-o` list (which can then
+  also put a `__pycache__` inside a `tests`). Names that never hold another match —
+  `__pycache__`, `*.dist-info`, `*.egg-info`, a single package name — are left alone: the
+  batched form cannot fail on them.
+A find inside a pipeline (`find … \\; | tee log`) is read too. Not reported when the
 expression already has `-prune`, or uses `-depth` / `-delete` (children are visited before
 their directory, so find never walks into a deleted one) or `-maxdepth` (whether a match
 is walked into depends on its depth).
@@ -24,7 +30,8 @@ directory was deleted. Checked with GNU findutils 4.9 (Debian-based images):
   directory of that batch: a match nested in another match (`tests/…/tests`) with more
   matches than fit one batch — rare, and it depends on how many packages are installed, so
   a build that passed can start failing when a dependency is added.
-(busybox find, in Alpine images, was not checked.)
+BusyBox find 1.35 (Alpine images) fails the same way with `\\;` (it has no `-execdir`) and
+batches `+` by about 2 MB; `-prune` works in both.
 
 The popular remedy, `find … 2>/dev/null || true` (the seed's "fix"), hides every other error
 too, and written unscoped inside a chain (`a && find … || true && b`) it also swallows the
@@ -58,6 +65,7 @@ RUN pip install -r requirements.txt && \\
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -66,6 +74,7 @@ from dfmod.linting.edits import Applicability, Finding, Fix, insert_text, wrap_i
 from dfmod.semantic.findcmd import (
     FindAction,
     FindCommand,
+    basename,
     is_recursive_rm,
     is_scoped_tolerance,
     parse_find,
@@ -77,6 +86,12 @@ _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")
 
 
+# Directory names that hold other directories, so matches of them nest (`tests/…/tests`,
+# `tests/__pycache__`): only then can the batched forms fail.
+_CONTAINERS = ("tests", "test", "testing", "doc", "docs", "examples", "example", "samples",
+               "benchmarks")
+
+
 def _removals(find: FindCommand) -> list[FindAction]:
     """The `-exec rm -rf … {}` actions of a find that can walk into what they delete."""
     if find.has(*_NO_DESCENT):
@@ -86,7 +101,19 @@ def _removals(find: FindCommand) -> list[FindAction]:
         return []
     return [action for action in find.actions
             if action.word.value in ("-exec", "-execdir") and action.terminator is not None
-            and is_recursive_rm(action.argv) and action.argv[-1].value == "{}"]
+            and is_recursive_rm(action.argv) and action.argv[-1].value == "{}"
+            and (not action.batched or _containers(find))]
+
+
+def _containers(find: FindCommand) -> list[str]:
+    """The find's `-name`/`-path` patterns (as written) that match nesting directory names."""
+    found: list[str] = []
+    for primary, word in find.arguments("-name", "-iname", "-path", "-ipath", "-wholename"):
+        pattern = basename(word.value)
+        folded = pattern.lower() if primary in ("-iname", "-ipath") else pattern
+        if folded and any(fnmatch.fnmatchcase(name, folded) for name in _CONTAINERS):
+            found.append(pattern)
+    return list(dict.fromkeys(found))
 
 
 def _silenced(command: Command) -> bool:
@@ -95,23 +122,21 @@ def _silenced(command: Command) -> bool:
                for word in command.redirects)
 
 
-def _message(removals: list[FindAction], tolerated: bool) -> str:
+def _message(find: FindCommand, removals: list[FindAction], hidden_by: str | None) -> str:
     if any(not action.batched for action in removals):
-        message = ("find walks into each directory after `rm -rf` deleted it: it reports "
-                   "'No such file or directory' and exits 1 whenever it deletes a directory")
-    elif any(action.word.value == "-execdir" for action in removals):
-        message = ("`-execdir … +` runs `rm -rf` as find moves to another directory, before "
-                   "find walks into the subdirectories of what it deleted: it reports 'No "
-                   "such file or directory' and exits 1 whenever a deleted directory has "
-                   "subdirectories")
+        message = ("find walks into each directory `rm -rf {} \\;` just deleted: it exits 1 "
+                   "whenever it deletes one")
     else:
-        message = ("find walks into the directories it matched while `rm -rf {} +` deletes "
-                   "them in batches: when a batch runs while find is inside one of them "
-                   "(nested matches, more than one batch) it reports 'No such file or "
-                   "directory' and exits 1")
-    if tolerated:
-        message += "; the `|| true` after it hides this, and every real error with it"
-    return message + "; `-prune` before `-exec` removes the cause"
+        name = f"`{_containers(find)[0]}`"
+        if any(action.word.value == "-execdir" for action in removals):
+            message = (f"`-execdir rm -rf {{}} +` deletes before find descends: it exits 1 when a "
+                       f"matched {name} has subdirectories")
+        else:
+            message = (f"nested {name} directories make find exit 1 once the paths fill a second "
+                       "`rm` batch (rare; more packages, more risk)")
+    if hidden_by:
+        message += f"; {hidden_by} hides this, and every real error with it"
+    return message + "; add `-prune`"
 
 
 class FindCleanupErrors(Codemod):
@@ -130,20 +155,28 @@ class FindCleanupErrors(Codemod):
         for _, script in ctx.run_scripts():
             for chain in script.chains:
                 for element in chain.elements:
-                    if element.kind != "command" or element.command is None:
-                        continue
-                    find = parse_find(element.command)
-                    removals = _removals(find) if find is not None else []
-                    if removals:
-                        finding = self._finding(element, removals)
-                        if finding is not None:
-                            yield finding
+                    for command in self._commands(element):
+                        find = parse_find(command)
+                        removals = _removals(find) if find is not None else []
+                        if find is not None and removals:
+                            finding = self._finding(element, find, removals)
+                            if finding is not None:
+                                yield finding
 
-    def _finding(self, element: Element, removals: list[FindAction]) -> Finding | None:
+    @staticmethod
+    def _commands(element: Element) -> list[Command]:
+        """The commands a chain element runs itself: one, or each stage of a pipeline."""
+        if element.kind == "command" and element.command is not None:
+            return [element.command]
+        return list(element.commands) if element.kind == "pipeline" else []
+
+    def _finding(self, element: Element, find: FindCommand, removals: list[FindAction]) -> Finding | None:
         scoped = is_scoped_tolerance(element)
-        tolerated = scoped or tolerated_by(element) is not None
-        message = _message(removals, tolerated)
-        if self.options["style"] == "scoped" and not tolerated:
+        piped = element.kind == "pipeline" and element.commands[-1] is not find.command
+        hidden_by = ("the `|| true` after it" if scoped or tolerated_by(element) is not None
+                     else "the pipe" if piped else None)
+        message = _message(find, removals, hidden_by)
+        if self.options["style"] == "scoped" and hidden_by is None and element.kind == "command":
             assert element.command is not None
             suffix = " || true" if _silenced(element.command) else " 2>/dev/null || true"
             return self.finding(element.span, message, Fix(
@@ -152,5 +185,5 @@ class FindCleanupErrors(Codemod):
         if self.options["style"] == "scoped" and scoped:
             return None  # already the scoped form this style asks for
         edits = tuple(insert_text(action.word.span.start, "-prune ") for action in removals)
-        return self.finding(element.span, message, Fix(
+        return self.finding(find.command.span if piped else element.span, message, Fix(
             edits, Applicability.SAFE, "Add `-prune` so find does not walk into what it deletes"))

@@ -108,7 +108,7 @@ def test_scoped_style_never_masks_the_install(tmp_path: Path, install_status: in
     text = golden_input("find-cleanup-errors", "seed-001-scoped")
     fixed = fixed_text(text, FindCleanupErrors, {"style": "scoped"}, unsafe=True)
     (script,) = run_shells(fixed)
-    assert script.count(" 2>/dev/null || true; }") == 6
+    assert script.count(" 2>/dev/null || true; }") == 3  # tests, test, doc: the names that nest
     root = _tree(tmp_path / "venv")
     result = run_bash(script.replace("/app/.venv", str(root)), stub("poetry", install_status))
     if install_status:
@@ -137,3 +137,28 @@ def test_unknown_style_is_rejected() -> None:
 def _find_is_gnu() -> None:
     if shutil.which("find") is None:
         pytest.skip("find is not installed")
+
+
+def test_batched_form_on_names_that_never_nest_passes_however_many(tmp_path: Path) -> None:
+    """6,000 `__pycache__` and `*.dist-info` directories, several batches: exit 0, no finding."""
+    for number in range(3000):
+        (tmp_path / f"pkg{number:05d}{'x' * 60}" / "__pycache__").mkdir(parents=True)
+        (tmp_path / f"pkg{number:05d}-1.0.dist-info" / "licenses").mkdir(parents=True)
+    for command in ("find SITE -type d -name __pycache__ -exec rm -rf {} +",
+                    "find SITE -type d -name '*.dist-info' -exec rm -rf {} +"):
+        assert fixed_text(f"FROM python:3.11\nRUN {command}\n", FindCleanupErrors).endswith(f"RUN {command}\n")
+        result = run_bash(command.replace("SITE", str(tmp_path)))
+        assert result.returncode == 0, result.stderr[:300]
+    assert all(not name.endswith(("__pycache__", ".dist-info")) for name in _listing(tmp_path))
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
+def test_busybox_find_fails_the_same_way_and_prune_fixes_it(tmp_path: Path) -> None:
+    """Alpine's find: `\\;` exits 1 on a deleted directory; the `-prune` fix exits 0."""
+    original = "busybox find SITE -type d -name tests -exec rm -rf {} \\;"
+    fixed = "busybox find SITE -type d -name tests -prune -exec rm -rf {} \\;"
+    for command, status in ((original, 1), (fixed, 0)):
+        root = _tree(tmp_path / f"site{status}")
+        result = run_bash(command.replace("SITE", str(root)))
+        assert result.returncode == status, result.stderr
+        assert not [path for path in _listing(root) if path.endswith("tests")]
