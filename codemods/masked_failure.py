@@ -8,7 +8,11 @@
    `((poetry install && find …) || true) && …`. A command's failure skips the following
    `&&` commands until the first `||`; when the command after that `||` is a tolerance, the
    failure is gone. The finding names every command whose failure is swallowed.
-   `cmd || true` on its own (or after `;`) tolerates only `cmd` and is not reported.
+   `cmd || true` on its own (or after `;`) tolerates only `cmd` and is not reported, and
+   neither is `[ -e "$f" ] && cp "$f" … || true`: a test's "no" (`[`, `[[`, `test`) is an
+   answer, not a failure. Conditions of `if`, `elif`, `while` and `until` are not build
+   steps (their status picks a branch, even under `set -e`) and are not read. A pipeline is
+   named by its last command, whose status is the pipeline's.
 2. A `RUN <<EOF` heredoc script (run by `/bin/sh`, or a `#!` POSIX shell) without
    `set -e` / `set -o errexit` at its top (nor `-e` in the `#!` line, nor, without a `#!`
    line, in the stage's `SHELL ["/bin/bash", "-eo", "pipefail", "-c"]`) that has more than

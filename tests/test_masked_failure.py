@@ -261,3 +261,15 @@ def test_message_names_the_masked_commands() -> None:
         finding.message)
     assert finding.fix is not None and len(finding.fix.edits) == 8  # four groups of braces
     assert BOTH.applies(finding.fix) and not Settings([MaskedFailure]).applies(finding.fix)
+
+
+def test_tests_and_conditions_are_not_failures_and_pipelines_are_named_by_their_status() -> None:
+    doc = Dockerfile((GOLDEN / "masked-failure" / "tests-and-conditions" / "input" / "Dockerfile").read_text())
+    (finding,) = check(doc, [MaskedFailure()])
+    assert finding.message.startswith(
+        "`|| true` (line 12) swallows the failure of `apt-get update` (line 12), not only of the "
+        "`… | sh` (line 12) it follows")
+    quiet = Dockerfile("FROM x\nRUN a && [[ -f x ]] || true\n")
+    (finding,) = check(quiet, [MaskedFailure()])
+    assert "`[[ -f x ]]` (line 2)" in finding.message and "test_command" not in finding.message
+    assert finding.fix is None  # which command the tolerance was for is a guess

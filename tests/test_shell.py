@@ -129,3 +129,16 @@ def test_comment_line_between_operator_and_operand() -> None:
     _, script = _script(text)
     assert [e.command.name for e in script.chain.elements if e.command] == ["pip", "echo"]
     assert [op.text for op in script.chain.operators] == ["||"]
+
+
+def test_conditions_are_their_own_chains() -> None:
+    doc = Dockerfile("FROM x\nRUN if a || b; then c; elif d && e; then f; else g; fi; "
+                     "while h; do i; done; until j; do k; done\n")
+    (script,) = run_scripts(doc, doc.instructions[1])
+    conditions = sorted(command.name for chain in script.chains if chain.condition
+                        for element in chain.elements for command in element.commands)
+    bodies = sorted(command.name for chain in script.chains if not chain.condition
+                    and chain is not script.chain for element in chain.elements
+                    for command in element.commands)
+    assert conditions == ["a", "b", "d", "e", "h", "j"]
+    assert bodies == ["c", "f", "g", "i", "k"]

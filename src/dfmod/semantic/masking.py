@@ -45,10 +45,19 @@ def is_tolerance(element: Element) -> bool:
     return False
 
 
+def is_test(element: Element) -> bool:
+    """`[ … ]`, `[[ … ]]` or `test …`: a question, whose "no" is an answer, not a failure."""
+    if element.kind == "test_command":
+        return True
+    return element.kind == "command" and element.command is not None and (
+        basename(element.command.name) in ("[", "test"))
+
+
 def can_fail(element: Element) -> bool:
-    """Whether a failure of `element` is worth reporting (a tolerance, a function
-    definition or a plain assignment without command substitution cannot fail)."""
-    if is_tolerance(element) or element.kind == "function_definition":
+    """Whether a failure of `element` is worth reporting (a tolerance, a test such as
+    `[ -f x ]`, a function definition or a plain assignment without command substitution
+    cannot fail)."""
+    if is_tolerance(element) or is_test(element) or element.kind == "function_definition":
         return False
     command = element.command
     if command is not None and not command.words:
@@ -97,7 +106,12 @@ def masks(chain: Chain, decide: Callable[[Mask], Outcome] | None = None) -> Iter
     guarded element; earlier failures flow on to the next `||`) or "remove" (the mask is
     gone; every failure flows on). A fix that scopes several tolerances of one chain uses
     this to see what the later ones would swallow once the earlier ones are fixed.
+
+    A condition (`if a || true; then`) swallows nothing a build would notice: its status
+    only picks a branch.
     """
+    if chain.condition:
+        return
     for first, last in chain.and_or_lists():
         pending: list[Element] = []  # elements whose failure would reach the next `||`
         for index in range(first, last + 1):
@@ -179,14 +193,28 @@ def describe(doc: Dockerfile, element: Element) -> str:
     """`poetry install` (line 2) — how a message names an element."""
     line = doc.position(element.span.start)[0]
     label: str | None = element_install(element)
-    if label is None and element.commands and element.commands[0].words:
-        words = element.commands[0].words
-        label = basename(words[0].value) if words[0].value else words[0].raw
-        if len(words) > 1 and _SUBCOMMAND.match(words[1].value or ""):
-            label = f"{label} {words[1].value}"  # `apt-get update`, `poetry install`
-        if element.kind != "command":
+    if label is None and (is_test(element) or not element.commands):
+        label = snippet(doc, element.span, 24)
+    elif label is None:
+        # A pipeline's status is its last command's (without `pipefail`): name that one.
+        command = element.commands[-1] if element.kind == "pipeline" else element.commands[0]
+        label = package_install(command) or _label(command)
+        if element.kind == "pipeline":
+            label = f"… | {label}"
+        elif element.kind != "command":
             label = f"{label} …"
-    return f"`{label or element.kind}` (line {line})"
+    return f"`{label}` (line {line})"
+
+
+def _label(command: Command) -> str:
+    """`apt-get update`, `poetry install`, `curl`: a command's name and subcommand."""
+    words = command.words
+    if not words:
+        return "…"
+    label = basename(words[0].value) if words[0].value else words[0].raw
+    if len(words) > 1 and _SUBCOMMAND.match(words[1].value or ""):
+        label = f"{label} {words[1].value}"
+    return label
 
 
 def describe_all(doc: Dockerfile, elements: tuple[Element, ...] | list[Element],

@@ -128,6 +128,9 @@ class Chain:
 
     elements: list[Element]
     operators: list[Operator]
+    # The condition of an `if`/`elif`/`while`/`until`: its status picks a branch, and a
+    # failure in it never fails the script (not even under `set -e`).
+    condition: bool = False
 
     def and_or_lists(self) -> list[tuple[int, int]]:
         """Index ranges `[first, last]` of the and-or lists (split at `;`, `&`, newline)."""
@@ -188,8 +191,8 @@ class _Builder:
         return ShellWord(self, node)
 
     # -- blocks and statements ------------------------------------------------------
-    def block(self, children: list[Any]) -> Chain:
-        chain = Chain([], [])
+    def block(self, children: list[Any], condition: bool = False) -> Chain:
+        chain = Chain([], [], condition)
         self.chains.append(chain)
         pending: Operator | None = None
         for child in children:
@@ -309,18 +312,25 @@ class _Builder:
         return Element(kind, span, self.commands[start:], chains=chains)
 
     def nested_blocks(self, node: Any) -> list[Chain]:
-        """Chains inside if/for/while/case/functions: each body becomes its own chain."""
+        """Chains inside if/for/while/case/functions: each body becomes its own chain, and
+        each condition its own chain marked `condition`."""
         chains: list[Chain] = []
+        conditions = {child.id for child in node.children_by_field_name("condition")}
         statements = [child for child in node.children
                       if child.is_named and child.type not in _BLOCK_SKIP
                       and child.type not in ("variable_name", "word", "heredoc_body")]
         for child in statements:
-            if child.type in ("do_group", "compound_statement", "subshell", "else_clause",
-                              "elif_clause", "case_item"):
+            if child.type == "elif_clause":  # `elif COND; then BODY`: no fields to tell them apart
+                children = child.children
+                then = next((i for i, item in enumerate(children) if item.type == "then"), len(children))
+                chains.append(self.block(children[:then], condition=True))
+                chains.append(self.block(children[then + 1:]))
+            elif child.type in ("do_group", "compound_statement", "subshell", "else_clause",
+                                "case_item"):
                 chains.append(self.block(child.children))
             elif child.type in _COMPOUND_TYPES or child.type in (
                     "command", "list", "pipeline", "redirected_statement"):
-                chains.append(self.block([child]))
+                chains.append(self.block([child], condition=child.id in conditions))
         return chains
 
     def command(self, node: Any) -> Command:
