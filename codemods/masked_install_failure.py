@@ -21,8 +21,17 @@ image's behaviour should not depend on whether the network was up during the bui
 ## Fix (unsafe)
 Remove the tolerance — the `||` and the command after it — and keep the rest of the chain:
 `pip install x || echo "…" && next` → `pip install x && next`. Unsafe because a build that
-used to pass now fails when the install fails, which is the point. When a Dockerfile comment
-line sits between the install and its tolerance, the finding is reported without a fix.
+used to pass now fails when the install fails, which is the point. With it go the pieces
+that only served the mask: a `2>/dev/null` on the install (a failure must say why), and a
+comment line right above the `RUN` that only explains the tolerance ("ignore errors if the
+package is not available"). When a Dockerfile comment line sits between the install and its
+tolerance, the finding is reported without a fix.
+
+An install from a requirements file that the build context may not have — `pip install -r
+requirements-dev.txt || true` where no `COPY` names that file exactly (`COPY . .`,
+`COPY requirements*.txt ./`) — keeps the file optional and only the install strict:
+`if [ -f requirements-dev.txt ]; then pip install -r requirements-dev.txt; fi`. A build
+without the file still passes; one whose install fails now fails.
 
 An unscoped tolerance that also swallows commands *before* the install
 (`apt-get update && apt-get install -y x || true`) is this rule's too: removing it restores
@@ -35,16 +44,36 @@ RUN pip install --no-cache-dir --user gpt-load || echo "gpt-load not available v
 # after
 RUN pip install --no-cache-dir --user gpt-load
 ```
+```dockerfile
+# before
+COPY . .
+RUN pip install -r requirements-extra.txt 2>/dev/null || true
+# after
+COPY . .
+RUN if [ -f requirements-extra.txt ]; then pip install -r requirements-extra.txt; fi
+```
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line
 from dfmod.semantic.masking import Mask, describe_all, element_install, masks, snippet
-from dfmod.syntax.text import Span
+from dfmod.semantic.tools import tool_call
+from dfmod.syntax.dockerfile import Instruction
+from dfmod.syntax.shell import Command
+from dfmod.syntax.text import Span, line_start
+
+# A comment that only explains the tolerance: it starts by saying so ("# ignore errors…",
+# "# may fail…", "# optional…"); a comment that also says what the step does is kept.
+_MASK_COMMENT = re.compile(
+    r"^\s*#\s*\(?\s*(ignore|ignoring|tolerate|allow (it )?to fail|don'?t fail|do not fail|"
+    r"(may|might|can) fail|optional|not available|continue (even )?if|\|\|)", re.IGNORECASE)
+_QUIET_STDERR = ("2>/dev/null", "&>/dev/null")
 
 
 class MaskedInstallFailure(Codemod):
@@ -53,14 +82,14 @@ class MaskedInstallFailure(Codemod):
     applicability = Applicability.UNSAFE
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for _, script in ctx.run_scripts():
+        for instruction, script in ctx.run_scripts():
             for chain in script.chains:
                 for mask in masks(chain):
                     label = element_install(mask.guarded)
                     if label is not None:
-                        yield self._finding(ctx, mask, label)
+                        yield self._finding(ctx, instruction, mask, label)
 
-    def _finding(self, ctx: Context, mask: Mask, label: str) -> Finding:
+    def _finding(self, ctx: Context, instruction: Instruction, mask: Mask, label: str) -> Finding:
         doc = ctx.doc
         others = [item for item in mask.masked if item is not mask.guarded]
         message = (f"`{snippet(doc, mask.span)}` turns a failed `{label}` into success: the "
@@ -69,9 +98,86 @@ class MaskedInstallFailure(Codemod):
             message += f" (it also swallows the failure of {describe_all(doc, others)})"
         # Cut from the end of the install to the end of the tolerance: the operator and
         # any continuation between them go, whatever follows (` && \\`, `;`) stays.
-        cut = Span(mask.guarded.span.end, mask.tolerance.span.end)
-        fix = None
-        if not has_comment_line(doc.text, cut.start, cut.end):
-            fix = Fix((Edit(cut.start, cut.end, ""),), Applicability.UNSAFE,
-                      f"Remove `{snippet(doc, mask.span)}` so a failed install fails the build")
-        return self.finding(mask.span, message, fix)
+        install = mask.guarded.command
+        assert install is not None
+        cut = Span(_quiet_tail(doc.text, install, mask.guarded.span.end), mask.tolerance.span.end)
+        if has_comment_line(doc.text, cut.start, cut.end):
+            return self.finding(mask.span, message)
+        edits = [Edit(cut.start, cut.end, "")]
+        optional = self._optional_files(ctx, instruction, install)
+        if optional:
+            test = " && ".join(f"[ -f {name} ]" for name in optional)
+            edits = [Edit(install.span.start, install.span.start, f"if {test}; then "),
+                     Edit(cut.start, cut.end, "; fi")]
+        comment = _mask_comment(doc.text, instruction, len(others) == 0 and _only_mask(ctx, instruction))
+        if comment is not None:
+            edits.append(comment)
+        return self.finding(mask.span, message, Fix(
+            tuple(edits), Applicability.UNSAFE,
+            f"Remove `{snippet(doc, mask.span)}` so a failed install fails the build"
+            + (" (the requirements file stays optional)" if optional else "")))
+
+    @staticmethod
+    def _optional_files(ctx: Context, instruction: Instruction, install: Command) -> list[str]:
+        """The `-r` files of an install that reads nothing else, when no earlier `COPY`/`ADD`
+        names them exactly (only then is the file sure to be in the image)."""
+        call = tool_call(install)
+        files = call.requirement_files() if call is not None else []
+        if not files or any(name is None or not _plain(name) for name in files):
+            return []
+        assert call is not None
+        if call.operands():
+            return []  # packages named too: the install is not only the file's
+        copied = {posixpath.basename(word.value) for item in ctx.doc.instructions_before(instruction)
+                  if item.keyword in ("COPY", "ADD") and item.flag("from") is None
+                  for word in item.words[:-1] if not _is_glob(word.value)}
+        return [name for name in files if name is not None and posixpath.basename(name) not in copied]
+
+
+def _plain(name: str) -> bool:
+    """A path the `[ -f … ]` test can name as it is (no quoting needed, no glob)."""
+    return re.fullmatch(r"[A-Za-z0-9._/+-]+", name) is not None
+
+
+def _is_glob(value: str) -> bool:
+    return any(char in value for char in "*?[")
+
+
+def _quiet_tail(text: str, install: Command, end: int) -> int:
+    """Where the cut starts: before the redirects that end the install and silence its
+    errors (`2>/dev/null`, `&>/dev/null`, the `2>&1` of `>/dev/null 2>&1`) — they came with
+    the mask, and a failure must now say why — else at the install's end."""
+    start = end
+    redirects = [word.raw.replace(" ", "") for word in install.redirects]
+    for index in range(len(redirects) - 1, -1, -1):
+        word = install.redirects[index]
+        silences = redirects[index] in _QUIET_STDERR or (
+            redirects[index] == "2>&1" and any(item in (">/dev/null", "1>/dev/null")
+                                               for item in redirects[:index]))
+        if not silences or text[word.span.end:start].strip():
+            break
+        start = word.span.start
+    while start > install.span.start and text[start - 1] in " \t":
+        start -= 1
+    return start if start < end else end
+
+
+def _only_mask(ctx: Context, instruction: Instruction) -> bool:
+    """Whether the instruction has exactly one tolerance (so a comment about it is about this one)."""
+    count = sum(1 for script in ctx.scripts(instruction) for chain in script.chains
+                for _ in masks(chain))
+    return count == 1
+
+
+def _mask_comment(text: str, instruction: Instruction, allowed: bool) -> Edit | None:
+    """The comment line right above the instruction, if it only explains the tolerance."""
+    if not allowed:
+        return None
+    start = line_start(text, instruction.span.start)
+    if start == 0:
+        return None
+    previous = line_start(text, start - 1)
+    line = text[previous:start]
+    if not _MASK_COMMENT.match(line) or line.strip().count("#") != 1:
+        return None
+    return Edit(previous, start, "")

@@ -218,7 +218,7 @@ RUN pip install --no-cache-dir --user gpt-load || echo "gpt-load not available v
 MIXED_FIXED = """\
 FROM python:3.11-slim AS builder
 RUN apt-get update && apt-get install -y curl && ./a.sh && { ./b.sh || true; }
-RUN pip install -r requirements.txt && ./setup.sh && { ./post.sh || true; }
+RUN if [ -f requirements.txt ]; then pip install -r requirements.txt; fi && ./setup.sh && { ./post.sh || true; }
 RUN pip install x && { ./b.sh || true; }
 RUN ./a.sh && pip install x && ./b.sh && { ./c.sh 2>/dev/null || true; }
 RUN python3 -m pip install a || pip install b

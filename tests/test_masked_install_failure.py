@@ -148,3 +148,22 @@ def test_both_codemods_on_every_golden_input_converge() -> None:
             assert again.text == outcome.text and not again.applied, path
             assert not [item for item in outcome.findings
                         if item.fix is not None and settings.applies(item.fix)], path
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_an_optional_requirements_file_stays_optional(tmp_path: Path, shell: str) -> None:
+    """Absent file: the fixed step still passes. Present file whose install fails: it fails."""
+    python = sys.executable
+    source = (f"FROM python:3.12\nCOPY . .\nRUN {python} -m pip install --no-index --quiet "
+              "-r requirements-extra.txt 2>/dev/null || true\n")
+    after = fix(Dockerfile(source), UNSAFE).text
+    assert after.endswith(f"RUN if [ -f requirements-extra.txt ]; then {python} -m pip install "
+                          "--no-index --quiet -r requirements-extra.txt; fi\n")
+    (fixed,) = _scripts(after)
+    run = lambda: subprocess.run([shell, "-c", fixed], cwd=tmp_path, capture_output=True,  # noqa: E731
+                                 text=True, timeout=60, check=False)
+    assert run().returncode == 0  # no file: nothing to install, as before
+    (tmp_path / "requirements-extra.txt").write_text("dfmod-no-such-package\n")
+    failed = run()
+    assert failed.returncode == 1
+    assert "dfmod-no-such-package" in failed.stderr  # the 2>/dev/null went with the mask

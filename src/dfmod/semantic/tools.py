@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from dfmod.syntax.shell import Command, ShellWord
 
 _PIP = re.compile(r"pip(\d+(\.\d+)*)?$")
+# Options of `pip install` / `uv pip install` that take the next word as their value.
+PIP_VALUE_OPTIONS = frozenset({
+    "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
+    "--extra-index-url", "-f", "--find-links", "--trusted-host", "--python-version",
+    "--platform", "--implementation", "--abi", "--src", "--progress-bar", "--cache-dir",
+    "--log", "--proxy", "--timeout", "--retries", "--upgrade-strategy", "--no-binary",
+    "--only-binary", "--config-settings", "-C", "--global-option", "-t", "--target",
+    "--prefix", "--root", "--report", "--python", "-p", "--exists-action", "--cert",
+    "--client-cert", "--index-strategy", "--keyring-provider", "--resolution",
+})
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
@@ -29,6 +39,41 @@ class ToolCall:
 
     def has_option(self, *names: str) -> bool:
         return any(word.value in names for word in self.args)
+
+    def option_values(self, short: str, long: str) -> list[str | None]:
+        """The values of an option in each spelling pip accepts: `-r F`, `-rF`,
+        `--requirement F`, `--requirement=F` (None where the value is only known at run
+        time, such as `$FILE`)."""
+        values: list[str | None] = []
+        args = self.args
+        for index, word in enumerate(args):
+            value = word.value
+            if value in (short, long):
+                if index + 1 < len(args):
+                    values.append(args[index + 1].value)
+            elif value is not None and value.startswith(long + "="):
+                values.append(value[len(long) + 1:])
+            elif value is not None and value.startswith(short) and not value.startswith("--") and len(value) > 2:
+                values.append(value[2:])
+        return values
+
+    def operands(self) -> list[ShellWord]:
+        """The words that are not options nor option values: what is installed by name."""
+        out: list[ShellWord] = []
+        skip = False
+        for word in self.args:
+            value = word.value
+            if skip:
+                skip = False
+            elif value in PIP_VALUE_OPTIONS:
+                skip = True
+            elif value is None or not value.startswith("-"):
+                out.append(word)
+        return out
+
+    def requirement_files(self) -> list[str | None]:
+        """The requirements files a pip (or `uv pip`) install reads with `-r`."""
+        return self.option_values("-r", "--requirement") if self.tool in ("pip", "uv-pip") else []
 
     @property
     def is_install(self) -> bool:
