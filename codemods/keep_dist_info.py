@@ -8,6 +8,11 @@ to every package:
 - `find DIR -name '*.dist-info' -print0 | xargs -0 rm -rf`;
 - `rm -rf …/site-packages/*.dist-info` (one operand of a longer `rm` counts too).
 
+`*-info` patterns count as both. Not reported: the leftovers of a package the same `RUN`
+uninstalls (`pip uninstall -y setuptools && rm -rf …/setuptools-*.dist-info`). A find whose
+`-type` tests cannot match the metadata directories (`-type f -name '*.dist-info'`,
+`-type d -type f`) is reported as doing nothing; its safe fix removes it just the same.
+
 `*.egg-info` is reported only where it is installed metadata: under a path that names
 `site-packages`, `dist-packages`, a virtualenv (`venv`, `$VIRTUAL_ENV`), `/usr`, `/opt`,
 `lib/python`, `.local` or `/`. `rm -rf build *.egg-info` in a source checkout removes a
@@ -59,11 +64,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_elements, remove_word
 from dfmod.semantic.findcmd import FindCommand, basename, parse_find, rm_operands, tolerated_by
+from dfmod.semantic.pydeps import normalize_name
+from dfmod.semantic.tools import tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Element, ShellScript, ShellWord
 from dfmod.syntax.text import line_end, line_start
@@ -89,9 +96,9 @@ def _metadata_kind(pattern: str, primary: str) -> str | None:
     """
     folded = pattern.lower()
     icase = primary.startswith("-i")
+    if "info" not in folded:  # `*-info` counts; `*` alone is not a metadata cleanup
+        return None
     for kind, samples in _SAMPLES.items():
-        if kind not in folded:
-            continue
         for sample in samples:
             if primary in _NAME_PRIMARIES:
                 candidates: tuple[str, ...] = (sample,)
@@ -130,13 +137,16 @@ class _Target:
 
     def __init__(self, element: Element, kinds: list[str], description: str,
                  selects_more: bool = False, operands: list[ShellWord] | None = None,
-                 delete_fails: bool = False) -> None:
+                 delete_fails: bool = False, matches_nothing: str | None = None,
+                 packages: list[str] | None = None) -> None:
         self.element = element
         self.kinds = kinds
         self.description = description
         self.selects_more = selects_more  # the command also deletes other things
         self.operands = operands or []  # rm operands to drop when it has others too
         self.delete_fails = delete_fails  # `-name '*.dist-info' -delete`: rmdir of a full dir
+        self.matches_nothing = matches_nothing  # why the find can match no metadata
+        self.packages = packages or []  # the packages whose metadata it names (`pip-*`)
 
 
 def _find_target(element: Element, find: FindCommand, piped_to_rm: bool) -> _Target | None:
@@ -162,7 +172,33 @@ def _find_target(element: Element, find: FindCommand, piped_to_rm: bool) -> _Tar
     delete_fails = only_names and not piped_to_rm and all(
         action.word.value == "-delete" for action in find.actions)
     return _Target(element, kinds, "find", selects_more=find.has_alternation,
-                   delete_fails=delete_fails)
+                   delete_fails=delete_fails,
+                   matches_nothing=None if find.has_alternation else _contradiction(find, only_names),
+                   packages=_packages(_text(word) for _, word in find.arguments(*_NAME_PRIMARIES)))
+
+
+def _contradiction(find: FindCommand, only_names: bool) -> str | None:
+    """Why the find's `-type` tests let it match no metadata at all, if they do.
+
+    `-type f -type d` can match nothing; `-type f` (or `l`…) with only `-name` patterns
+    cannot match the metadata, which is a directory."""
+    letters = [(word.value or "") for _, word in find.arguments("-type")]
+    singles = {letter for letter in letters if len(letter) == 1}
+    if len(singles) > 1:
+        return "its `-type` tests exclude each other"
+    if only_names and letters and all("d" not in letter for letter in letters):
+        return f"`-type {letters[0]}` never matches the metadata, which is a directory"
+    return None
+
+
+def _packages(patterns: Iterable[str]) -> list[str]:
+    """The distributions a metadata pattern names (`setuptools-*.dist-info`, `pip*`)."""
+    found: list[str] = []
+    for pattern in patterns:
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9_.]*?)[-*]", basename(pattern))
+        if match and not any(char in match.group(1) for char in "*?["):
+            found.append(normalize_name(match.group(1)))
+    return found
 
 
 def _rm_target(element: Element) -> _Target | None:
@@ -188,7 +224,8 @@ def _rm_target(element: Element) -> _Target | None:
     if not hits:
         return None
     others = len(hits) < len(operands)
-    return _Target(element, kinds, "rm", operands=hits if others else [])
+    return _Target(element, kinds, "rm", operands=hits if others else [],
+                   packages=_packages(_text(word) for word in hits))
 
 
 def _target(element: Element) -> _Target | None:
@@ -211,6 +248,9 @@ def _target(element: Element) -> _Target | None:
 
 def _message(target: _Target) -> str:
     names = " and ".join(f"`*.{kind}`" for kind in target.kinds)
+    if target.matches_nothing:
+        return (f"this find deletes no {names}: {target.matches_nothing}, so it does "
+                "nothing (and would lose package metadata if it did)")
     if target.delete_fails:
         return (f"`-delete` cannot remove the non-empty {names} directories, so this find "
                 "fails (Directory not empty); removing them would lose installed packages' "
@@ -233,9 +273,25 @@ class KeepDistInfo(Codemod):
             for chain in script.chains:
                 for element in chain.elements:
                     target = _target(element)
-                    if target is not None:
+                    if target is not None and not self._uninstalled(ctx, instruction, target):
                         yield self._finding(ctx, instruction, ctx.scripts(instruction), script,
                                             target)
+
+    @staticmethod
+    def _uninstalled(ctx: Context, instruction: Instruction, target: _Target) -> bool:
+        """Whether every package whose metadata it deletes is uninstalled by the same RUN
+        (`pip uninstall -y setuptools && rm -rf …/setuptools-*.dist-info`): the leftovers
+        of a removed package, not metadata anything needs."""
+        if not target.packages:
+            return False
+        removed: set[str] = set()
+        for script in ctx.scripts(instruction):
+            for command in script.commands:
+                call = tool_call(command)
+                if call is not None and call.tool in ("pip", "uv-pip") and call.subcommand == "uninstall":
+                    removed.update(normalize_name(word.value) for word in call.operands()
+                                   if word.value is not None)
+        return set(target.packages) <= removed
 
     def _finding(self, ctx: Context, instruction: Instruction, scripts: list[ShellScript],
                  script: ShellScript, target: _Target) -> Finding:

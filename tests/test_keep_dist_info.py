@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from dfmod.codemods.keep_dist_info import KeepDistInfo
+from dfmod.linting.edits import Finding
+from dfmod.linting.engine import check
+from dfmod.syntax.dockerfile import Dockerfile
 from runshell import fixed_text, golden_input, run_bash, run_shells, stub
 from wheels import build_wheel
 
@@ -135,3 +138,26 @@ def test_masked_prefix_stays_masked() -> None:
 def test_source_checkout_egg_info_is_left_alone() -> None:
     text = "FROM python:3.11\nRUN pip install . && rm -rf build dist *.egg-info\n"
     assert fixed_text(text, KeepDistInfo) == text
+
+
+def test_a_find_whose_type_excludes_the_metadata_deletes_nothing(tmp_path: Path) -> None:
+    """`-type f -name '*.dist-info'` (and `-type d -type f`) match no metadata directory."""
+    metadata = tmp_path / "site-packages" / "demo_pkg-1.2.3.dist-info"
+    metadata.mkdir(parents=True)
+    (metadata / "METADATA").write_text("Name: demo-pkg\n")
+    for command in ("find SITE -type f -name '*.dist-info' -exec rm -rf {} +",
+                    "find SITE -type d -type f -name '*.dist-info' -delete"):
+        result = run_bash(command.replace("SITE", str(tmp_path)))
+        assert result.returncode == 0 and (metadata / "METADATA").exists()
+    (finding,) = [item for item in check_text("FROM x\nRUN find / -type f -name '*.dist-info' -delete\n")]
+    assert "deletes no `*.dist-info`" in finding.message
+
+
+def test_leftovers_of_an_uninstalled_package_are_not_reported() -> None:
+    text = golden_input("keep-dist-info", "uninstalled-leftovers")
+    assert check_text(text) == []
+    assert len(check_text(golden_input("keep-dist-info", "star-info"))) == 2
+
+
+def check_text(text: str) -> list[Finding]:
+    return check(Dockerfile(text), [KeepDistInfo()])
