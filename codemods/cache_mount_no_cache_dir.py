@@ -12,10 +12,16 @@ A mount serves the tool when its target is the tool's cache directory or a paren
 `$PIP_CACHE_DIR` / `$UV_CACHE_DIR` if set by `ENV`, else `$XDG_CACHE_HOME/pip`, else
 `~/.cache/pip` (`~/.cache/uv`) of the user the `RUN` runs as.
 
+Not reported: installs that download and build nothing, so the cache would stay empty
+anyway — local `.whl` files, or `--no-index` from a local wheel directory. (A local source
+tree or sdist is still reported: pip caches the wheel it builds from it.)
+
 ## Why it is bad
 With `--no-cache-dir` pip neither reads nor writes its cache (uv's `--no-cache` likewise),
 so the cache mount is dead weight: every build downloads and builds every wheel again.
-Nothing fails and the image is the same — the build is only slower. (The incident that
+Nothing fails and the image is the same — the build is only slower. pip reads every
+value of `PIP_NO_CACHE_DIR` as "disable the cache", `0`, `false`, `no` and `off` included
+(pip 23 and 26: `pip cache dir` then reports the cache as disabled). (The incident that
 started this rule blamed the combination for `No module named uvicorn`; it cannot cause
 that: pip installs the same packages with or without its cache.)
 
@@ -53,6 +59,26 @@ from dfmod.semantic.state import Account, account, is_root, known_env, user_befo
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction, Mount, env_pairs
 from dfmod.syntax.text import Span
+
+
+def _nothing_to_cache(call: ToolCall) -> bool:
+    """An install that downloads and builds nothing, so its cache stays empty with or
+    without the flag: local `.whl` files, or `--no-index` (wheels from a local directory,
+    as a `pip wheel` stage makes them) with no local source tree or sdist to build — pip
+    caches the wheels it builds, so those still count."""
+    operands = [word.value or "" for word in call.operands()]
+    local = [value for value in operands if value.startswith((".", "/", "~")) or value.endswith(
+        (".tar.gz", ".tgz", ".zip", ".whl"))]
+    if any(not value.endswith(".whl") for value in local):
+        return False
+    offline = call.has_option("--no-index", "--offline")
+    return offline or (bool(operands) and len(local) == len(operands) and not call.requirement_files())
+
+
+def _even_false(value: str) -> str:
+    """pip reads every value of `PIP_NO_CACHE_DIR`, `0` and `false` included, as "no cache"."""
+    return " (every value does, `0` and `false` too)" if value.strip("'\"").lower() in (
+        "0", "false", "no", "off") else ""
 
 
 class CacheMountNoCacheDir(Codemod):
@@ -93,6 +119,8 @@ class CacheMountNoCacheDir(Codemod):
                         reported_mounts.add(mount.flag.span.start)
                         yield self._misdirected(ctx, mount, tool, owner, directory)
             return
+        if _nothing_to_cache(call):
+            return
         target = serving[0].target
         for word in call.command.words[1:]:  # options may precede the subcommand
             if word.value in tool.no_cache_flags:
@@ -108,8 +136,8 @@ class CacheMountNoCacheDir(Codemod):
             if name == tool.no_cache_env and tool.disables_cache(value):
                 yield self.finding(
                     assignment.span,
-                    f"`{name}` disables {tool.label}'s cache, so the cache mount at {target} "
-                    "is dead weight: every build downloads again",
+                    f"`{assignment.raw}` disables {tool.label}'s cache{_even_false(value)}, so the "
+                    f"cache mount at {target} is dead weight: every build downloads again",
                     Fix((remove_word(ctx.doc.text, assignment.span, ctx.doc.escape),),
                         Applicability.SAFE, f"Remove `{assignment.raw}`"),
                 )
@@ -120,7 +148,8 @@ class CacheMountNoCacheDir(Codemod):
                 reported_env.add(source.start)
                 yield self.finding(
                     source,
-                    f"`ENV {tool.no_cache_env}` disables {tool.label}'s cache for the RUN at "
+                    f"`ENV {tool.no_cache_env}={value}` disables {tool.label}'s cache"
+                    f"{_even_false(value)} for the RUN at "
                     f"line {instruction.start_line}, whose cache mount at {target} is then "
                     "dead weight; it also applies to later RUNs and the running container",
                 )
