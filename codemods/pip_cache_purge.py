@@ -14,6 +14,9 @@ A `pip cache purge` (or `pip cache remove …`) in a `RUN` after a `pip install`
   empties that shared mount: the next build, and every other build sharing the mount,
   downloads and builds every wheel again. The mount is not part of the image, so there was
   nothing to clean.
+- When the installs of the `RUN` already pass `--no-cache-dir`, it has nothing of this
+  `RUN` to delete (a cache of an earlier `RUN` stays in that layer anyway): it is a command
+  that can only fail.
 - Otherwise it deletes the files the installs of the same `RUN` just wrote. The layer ends
   up without them either way; `--no-cache-dir` on the installs gets there without writing
   them at all, and without a command that can fail.
@@ -146,6 +149,10 @@ class PipCachePurge(Codemod):
         elif mount is not None:
             message = (f"`{spelled}` empties the cache mount at {mount.target}, which is not "
                        "part of the image: the next build downloads every package again")
+        elif all(_disables_cache(install.command) for install in installs):
+            message = (f"`{spelled}` has nothing of this RUN to delete: its pip installs already "
+                       f"use `{_NO_CACHE_FLAG}`; it only fails the build (exit 1) once the cache "
+                       f"is disabled, e.g. by `ENV {_NO_CACHE_ENV}=1`")
         else:
             message = (f"`{spelled}` deletes the cache this RUN's pip installs just wrote; "
                        f"`{_NO_CACHE_FLAG}` keeps it from being written, and the purge fails "

@@ -151,3 +151,24 @@ def test_mount_serving_pip_keeps_the_cache_enabled() -> None:
 def test_purge_without_install_in_the_same_run_is_not_reported() -> None:
     source = "FROM python:3.12\nRUN pip install flask\nRUN pip cache purge\n"
     assert check(Dockerfile(source), [PipCachePurge()]) == []
+
+
+@pytest.mark.parametrize(("run", "reason"), [
+    ("pip install --no-cache-dir flask && pip cache purge", "nothing of this RUN to delete"),
+    ("pip install flask && pip cache purge", "deletes the cache this RUN's pip installs just wrote"),
+    ("pip install --no-cache-dir flask && pip install uvicorn && pip cache purge",
+     "deletes the cache this RUN's pip installs just wrote"),
+    ("pip install flask && pip cache purge --no-cache-dir", "exits 1 here"),
+])
+def test_the_reason_given_is_the_one_that_holds_for_the_run(run: str, reason: str) -> None:
+    (finding,) = check(Dockerfile(f"FROM python:3.12\nRUN {run}\n"), [PipCachePurge()])
+    assert reason in finding.message
+
+
+def test_an_empty_cache_purges_without_failing(tmp_path: Path) -> None:
+    """With `--no-cache-dir` installs the purge finds nothing, and still exits 0 — until the
+    cache is disabled."""
+    env = {**os.environ, "PIP_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "pip", "cache", "purge"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "Files removed: 0" in done.stdout
