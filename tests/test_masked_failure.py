@@ -21,6 +21,7 @@ import pytest
 from dfmod.codemods.masked_failure import MaskedFailure
 from dfmod.codemods.masked_install_failure import MaskedInstallFailure
 from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.registry import all_codemods
 from dfmod.semantic.masking import masks
 from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 from dfmod.syntax.shell import parse_shell
@@ -273,3 +274,16 @@ def test_tests_and_conditions_are_not_failures_and_pipelines_are_named_by_their_
     (finding,) = check(quiet, [MaskedFailure()])
     assert "`[[ -f x ]]` (line 2)" in finding.message and "test_command" not in finding.message
     assert finding.fix is None  # which command the tolerance was for is a guess
+
+
+def test_safe_fixes_reach_their_fixed_point_before_unsafe_ones() -> None:
+    """masked-failure's braces would swallow the cleanup keep-dist-info removes (safe)."""
+    source = ("FROM python:3.12-slim\n"
+              "RUN ./configure.sh && ./build.sh || true && \\\n"
+              "    find /opt/venv -type d -name \"*.dist-info\" -exec rm -rf {} + 2>/dev/null || true && \\\n"
+              "    echo done\n")
+    outcome = fix(Dockerfile(source), Settings(list(all_codemods().values()), unsafe_fixes=True))
+    assert outcome.text == ("FROM python:3.12-slim\n"
+                            "RUN ./configure.sh && { ./build.sh || true; } && \\\n"
+                            "    echo done\n")
+    assert [item.rule for item in outcome.applied] == ["keep-dist-info", "masked-failure"]

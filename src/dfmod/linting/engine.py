@@ -1,7 +1,9 @@
 """Running codemods on one file, and fixing it to a fixed point without breaking it.
 
 Fixing is a loop: parse, collect findings, apply every applicable fix that does not overlap
-an earlier one, and parse again, until nothing more applies (bounded). Each round's result
+an earlier one, and parse again, until nothing more applies (bounded). Safe fixes go first,
+to a fixed point, and only then unsafe ones, so an unsafe rewrite never takes the place of
+a safe fix it overlaps. Each round's result
 must still parse, and no shell script may newly fail to parse; a round that would break the
 file is retried fix by fix, keeping only the fixes that are sound on their own. What
 remains is reported. Running the fixes twice therefore changes nothing the second time.
@@ -72,19 +74,33 @@ def fix(doc: Document, settings: Settings) -> Outcome:
     applied: list[Finding] = []
     for _ in range(MAX_ROUNDS):
         findings = check(doc, codemods, settings)
-        chosen = _non_overlapping([item for item in findings if settings.applies(item.fix)])
-        if not chosen:
-            return Outcome(doc, findings, applied)
-        new_doc = _apply(doc, chosen)
-        if new_doc is None:
-            sound = [item for item in chosen if _apply(doc, [item]) is not None]
-            new_doc = _apply(doc, sound[:1]) if sound else None
-            chosen = sound[:1]
+        applicable = [item for item in findings if settings.applies(item.fix)]
+        # Safe fixes first, to a fixed point: an unsafe rewrite that overlaps a safe fix
+        # (masked-failure's braces around a cleanup keep-dist-info removes) would otherwise
+        # take its place and leave the safe fix nothing to apply to.
+        safe = [item for item in applicable
+                if item.fix is not None and item.fix.applicability is Applicability.SAFE]
+        new_doc, chosen = None, []
+        for group in (safe, applicable) if safe and len(safe) < len(applicable) else (applicable,):
+            new_doc, chosen = _apply_sound(doc, _non_overlapping(group))
+            if new_doc is not None:
+                break
         if new_doc is None:
             return Outcome(doc, findings, applied)
         applied.extend(chosen)
         doc = new_doc
     return Outcome(doc, check(doc, codemods, settings), applied)
+
+
+def _apply_sound(doc: Document, chosen: list[Finding]) -> tuple[Document | None, list[Finding]]:
+    """`chosen` applied together, or else the first one that applies alone."""
+    if not chosen:
+        return None, []
+    new_doc = _apply(doc, chosen)
+    if new_doc is not None:
+        return new_doc, chosen
+    sound = next((item for item in chosen if _apply(doc, [item]) is not None), None)
+    return (None, []) if sound is None else (_apply(doc, [sound]), [sound])
 
 
 def _non_overlapping(findings: list[Finding]) -> list[Finding]:
