@@ -3,28 +3,40 @@
 Same layout as `test_golden.py` (which checks Dockerfiles with BuildKit): `input/` holds
 the compose file(s) and any files the codemod reads (`.env.example`), `expected/` the
 compose files after `dfmod apply --fix` (and the companion files a fix also edits, such as
-`.env.example`), and `options.toml` may say `unsafe-fixes = true`.
+`.env.example`), and `options.toml` may say `unsafe-fixes = true` and `findings = N`, the
+number of findings the case's files raise (0 for a case that must stay silent).
 
 Each case also proves: fixing again changes nothing; every applied fix, alone, changes only
-the lines of its finding; and the output loads with ruamel.yaml *and* PyYAML to exactly the
+the lines of its finding; the output loads with ruamel.yaml *and* PyYAML to exactly the
 data the codemod promises — the input's data with that one change made by hand below
-(`version` dropped, `depends_on` lists as long form, secret values as `${NAME}`), and
-nothing else. `pytest --update-golden` rewrites `expected/` from the code.
+(`version` dropped, `depends_on` lists as long form), or for secrets, values that become
+the old ones again when each new `${NAME}` is given the text it replaced — and nothing
+else. Real Compose v2 (`docker compose config`, see `composeconfig.py`) then loads every
+input, every output and the result of every fix applied alone: it must accept each, its
+models before and after may differ only as the rule says (secrets: only the replaced
+values, the same model once interpolated with the replaced values, and no other
+environment value or URL password still holding a replaced value; `depends_on`:
+only `condition: service_started` → `service_healthy`; everything else: not at all), and
+it warns about an obsolete `version` exactly when the file still has one.
+`pytest --update-golden` rewrites `expected/` from the code.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from composeconfig import changes, config, left_behind, solve
 from test_compose import check_each_fix, load_pyyaml, load_ruamel
 
 from dfmod.linting.companions import companion_sources
-from dfmod.linting.engine import Settings, fix
+from dfmod.linting.edits import apply_edits
+from dfmod.linting.engine import Settings, check, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.compose import ComposeFile
 from dfmod.workspace.kinds import kind_of
@@ -38,9 +50,13 @@ GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(path for path in GOLDEN.glob("compose-*/*") if (path / "input").is_dir())
 
 
-def _settings(case: Path) -> Settings:
+def _options(case: Path) -> dict[str, Any]:
     file = case / "options.toml"
-    options = tomllib.loads(file.read_text()) if file.exists() else {}
+    return tomllib.loads(file.read_text()) if file.exists() else {}
+
+
+def _settings(case: Path) -> Settings:
+    options = _options(case)
     rule = case.parent.name
     return Settings([all_codemods()[rule]], unsafe_fixes=options.get("unsafe-fixes", False),
                     options={rule: options.get("options", {})})
@@ -65,25 +81,6 @@ def _healthy(documents: list[Any], name: str) -> bool:
     return state
 
 
-def _secret(name: str, value: Any) -> bool:
-    from dfmod.codemods.compose_secret_literal import is_literal, is_secret_name
-
-    return (is_secret_name(name) and value is not None
-            and is_literal(value if isinstance(value, str) else str(value).lower()))
-
-
-def _interpolate(environment: Any) -> None:
-    if isinstance(environment, list):
-        for index, entry in enumerate(environment):
-            name, equals, value = str(entry).partition("=")
-            if equals and _secret(name, value):
-                environment[index] = f"{name}=${{{name}}}"
-    elif isinstance(environment, dict):
-        for name, value in environment.items():
-            if _secret(str(name), value):
-                environment[name] = f"${{{name}}}"
-
-
 def expected_data(rule: str, documents: list[Any]) -> list[Any]:
     documents = copy.deepcopy(documents)
     for document in documents:
@@ -97,13 +94,42 @@ def expected_data(rule: str, documents: list[Any]) -> list[Any]:
                 if any(_healthy(documents, name) for name in names):
                     service["depends_on"] = {name: {"condition": "service_healthy" if _healthy(
                         documents, name) else "service_started"} for name in names}
-            if rule == "compose-secret-literal":
-                _interpolate(service.get("environment"))
-        if rule == "compose-secret-literal":
-            for key, value in document.items():
-                if str(key).startswith("x-") and isinstance(value, dict):
-                    _interpolate(value.get("environment"))
     return documents
+
+
+def assert_promised_data(rule: str, before: str, after: str) -> None:
+    """The output's data is the input's with the rule's change, in both YAML loaders."""
+    for load in (load_ruamel, load_pyyaml):
+        if rule == "compose-secret-literal":
+            for was, now in zip(load(before), load(after), strict=True):
+                solve(changes(was, now))
+        else:
+            assert load(after) == expected_data(rule, load(before)), load.__name__
+
+
+OBSOLETE = "the attribute `version` is obsolete"
+
+
+def assert_compose_agrees(rule: str, project: Path, name: str, before: str, after: str) -> None:
+    """Compose accepts both texts, and its models differ only by what the rule's fix says."""
+    old, old_warnings = config(project, name, before, interpolate=False)
+    new, new_warnings = config(project, name, after, interpolate=False)
+    found = changes(old, new)
+    if rule == "compose-secret-literal":
+        variables = solve(found)
+        interpolated = [config(project, name, text, interpolate=True, variables=variables)[0]
+                        for text in (before, after)]
+        assert interpolated[0] == interpolated[1], "Compose runs something else after the fix"
+        assert not left_behind(new, set(variables.values())), "one side of a credential is left"
+    elif rule == "compose-depends-on-healthy":
+        for path, was, now in found:
+            assert (path[0], path[2], path[4:]) == ("services", "depends_on", ("condition",)), path
+            assert (was, now) == ("service_started", "service_healthy"), path
+    else:
+        assert found == [], f"Compose sees other changes: {found}"
+    for text, warnings in ((before, old_warnings), (after, new_warnings)):
+        has_version = any(isinstance(item, dict) and "version" in item for item in load_pyyaml(text))
+        assert (OBSOLETE in warnings) == has_version, warnings
 
 
 # -- the tests -------------------------------------------------------------------------------
@@ -115,14 +141,18 @@ def test_every_compose_codemod_has_golden_cases() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
-def test_compose_golden(case: Path, update_golden: bool) -> None:
+def test_compose_golden(case: Path, update_golden: bool, tmp_path: Path) -> None:
     settings = _settings(case)
+    project = tmp_path / "project"
+    shutil.copytree(case / "input", project)
+    found = 0
     files = sorted(path for path in (case / "input").rglob("*") if kind_of(path.name) == "compose")
     assert files, f"{case}/input holds no compose file"
     for source in files:
         expected_path = case / "expected" / source.relative_to(case / "input")
         before = source.read_bytes().decode("utf-8")
         doc = ComposeFile(before, os.fspath(source))
+        found += len(check(doc, settings.instances("compose"), settings))
         outcome = fix(doc, settings)
         if update_golden:
             expected_path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,17 +161,23 @@ def test_compose_golden(case: Path, update_golden: bool) -> None:
         assert outcome.text == expected
         again = fix(ComposeFile(expected, os.fspath(source)), settings)
         assert again.text == expected and not again.applied, "fixing twice changed the file again"
-        check_each_fix(doc, settings)
         rule = case.parent.name
-        for load in (load_ruamel, load_pyyaml):
-            assert load(expected) == expected_data(rule, load(before)), load.__name__
+        assert_promised_data(rule, before, expected)
+        name = os.fspath(source.relative_to(case / "input"))
+        assert_compose_agrees(rule, project, name, before, expected)
+        for finding in check_each_fix(doc, settings):
+            assert finding.fix is not None
+            alone = apply_edits(before, list(finding.fix.edits))
+            assert_compose_agrees(rule, project, name, before, alone)
         for companion, text in companion_sources(outcome.applied):
             path = case / "expected" / Path(companion.path).relative_to(case / "input")
             if update_golden:
                 path.write_bytes(text.encode("utf-8"))
             assert text == path.read_bytes().decode("utf-8"), f"{path.name} differs"
-    companions = sorted(path.name for path in (case / "expected").iterdir()
-                        if kind_of(path.name) != "compose")
+    if "findings" in _options(case):
+        assert found == _options(case)["findings"], f"{found} findings"
+    companions = sorted(path.name for path in (case / "expected").rglob("*")
+                        if path.is_file() and kind_of(path.name) != "compose")
     produced = sorted(Path(companion.path).name for source in files
                       for companion, _ in companion_sources(
                           fix(ComposeFile(source.read_text(), os.fspath(source)), settings).applied))
