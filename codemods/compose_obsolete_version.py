@@ -14,8 +14,10 @@ potential confusion`), which trains people to ignore its warnings. Only the lega
 
 ## Fix
 Safe: delete the `version:` line (with a comment at the end of that line, which is about
-it). Comment lines above it and everything else in the file stay as they are. A `version`
-written inside a flow mapping (`{version: "3", services: …}`) is reported without a fix.
+it). When it is the file's first line, the blank lines that followed it go too, so the
+file does not start with an empty line. Comment lines above it and everything else in the
+file stay as they are. A `version` written inside a flow mapping
+(`{version: "3", services: …}`) is reported without a fix.
 
 ## Example
 ```yaml
@@ -65,6 +67,11 @@ class ComposeObsoleteVersion(Codemod):
                     or not doc.rest_of_line_is_comment(value.end)):
                 yield self.finding(span, message)
                 continue
-            edit = Edit(doc.line_start(key.start), doc.line_end(value.end), "")
+            start = doc.line_start(key.start)
+            end = doc.line_end(value.end)
+            if doc.text[:start].lstrip("\ufeff") == "":
+                while end < len(doc.text) and doc.text[end:doc.line_end(end)].strip() == "":
+                    end = doc.line_end(end)
+            edit = Edit(start, end, "")
             yield self.finding(span, message, Fix((edit,), Applicability.SAFE,
                                                   "Remove the `version` line"))
