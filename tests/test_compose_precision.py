@@ -1,0 +1,56 @@
+"""`docs/precision.md` stays true: the compose rules find exactly the judged findings.
+
+Every finding of compose-secret-literal, compose-unpinned-image and
+compose-obsolete-version on `../shared/corpus-dev/` was read and judged by hand; the
+tables list them. A change that adds or drops a finding there must come with its verdict.
+Skipped where `../shared` is absent (CI has it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dfmod.linting.engine import Settings, check
+from dfmod.linting.registry import all_codemods
+from dfmod.syntax.compose import ComposeFile
+from dfmod.syntax.document import DocumentError
+from dfmod.workspace.kinds import kind_of
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus-dev"
+RULES = ("compose-secret-literal", "compose-unpinned-image", "compose-obsolete-version")
+_ROW = re.compile(r"\| `(?P<file>[^`]+)` \| (?P<line>\d+) \| (?P<verdict>TRUE|FALSE|DEBATABLE) \|")
+
+
+def _judged() -> set[tuple[str, str, int]]:
+    judged, rule = set(), None
+    for line in (ROOT / "docs" / "precision.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            rule = line[3:].strip()
+        match = _ROW.match(line)
+        if match and rule in RULES:
+            judged.add((rule, match["file"], int(match["line"])))
+    return judged
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus-dev is not here")
+def test_the_precision_tables_list_every_compose_finding() -> None:
+    settings = Settings([all_codemods()[rule] for rule in RULES])
+    found = set()
+    for directory, _dirs, names in os.walk(CORPUS):
+        for name in names:
+            path = Path(directory) / name
+            if kind_of(name) != "compose":
+                continue
+            try:
+                doc = ComposeFile(path.read_text(encoding="utf-8"), os.fspath(path))
+            except DocumentError:
+                continue  # templates (cookiecutter's Jinja) are not YAML
+            for finding in check(doc, settings.instances("compose"), settings):
+                found.add((finding.rule, path.relative_to(CORPUS).as_posix(),
+                           doc.position(finding.span.start)[0]))
+    assert found == _judged()
