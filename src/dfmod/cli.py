@@ -46,15 +46,19 @@ def _parser() -> argparse.ArgumentParser:
         selection(sub, "files or directories (default: .)")
         sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
                          help="parallel processes (default: one per CPU)")
-        sub.add_argument("--shard", type=_shard, metavar="I/N",
-                         help="process only shard I of N (a stable split of the files)")
+        sub.add_argument("--shard", type=_shard, metavar="I/N|auto",
+                         help="process only shard I of N (a stable split of the files); auto: "
+                              "the shard the CI engine or Kubernetes Job assigns")
         sub.add_argument("--stdin-filename", metavar="NAME",
                          help="read the file from stdin, as if it were NAME (for editors); "
                               "with --fix the fixed text goes to stdout")
 
     check = commands.add_parser("check", help="report findings")
     common(check)
-    check.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
+    check.add_argument("--format", choices=["text", "json", "json-lines", "sarif", "github"],
+                       default="text")
+    check.add_argument("--repo", metavar="NAME",
+                       help="name the repository in each --format json-lines record (e.g. org/name)")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -75,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=["text", "json"], default="text",
                     help="text or json: branch, commits, files, body file and the gh command")
 
+    merge = commands.add_parser("merge-sarif", help="combine the SARIF logs of a sweep's shards "
+                                "into one log with one run (for one code scanning upload)")
+    merge.add_argument("files", nargs="+", metavar="FILE")
+
     commands.add_parser("rules", help="list the codemods")
     explain = commands.add_parser("explain", help="show a codemod's documentation")
     explain.add_argument("rule", metavar="ID")
@@ -88,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.rule)
+        if args.command == "merge-sarif":
+            return _merge_sarif(args.files)
         if args.command == "pr":
             from dfmod import pr
 
@@ -126,20 +136,26 @@ def _explain(rule: str) -> int:
     return EXIT_CLEAN
 
 
-def _shard(value: str) -> tuple[int, int]:
-    index, _, total = value.partition("/")
-    if not (index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total)):
-        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {value!r}")
-    return int(index), int(total)
+def _merge_sarif(files: list[str]) -> int:
+    from dfmod.output.sarifmerge import MergeError, merge_files
+
+    try:
+        text = merge_files(files)
+    except MergeError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    sys.stdout.write(text)
+    return EXIT_CLEAN
 
 
-def _in_shard(path: str, shard: tuple[int, int] | None) -> bool:
-    """Stable across runs and machines: a path's shard depends on its name alone."""
-    if shard is None:
-        return True
-    import zlib
+def _shard(value: str) -> object:
+    """`--shard`: `I/N` or `auto` (dfmod.workspace.shard, imported only when given)."""
+    from dfmod.workspace.shard import ShardError, parse
 
-    return zlib.crc32(path.replace("\\", "/").encode()) % shard[1] == shard[0] - 1
+    try:
+        return parse(value)
+    except ShardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _write(stream: TextIO, text: str, colour: Callable[[str], str] | None = None) -> None:
@@ -164,30 +180,37 @@ def _colour(name: str) -> Callable[[str], str]:
 def _run(args: argparse.Namespace) -> int:
     from dfmod.linting.located import Located
     from dfmod.linting.registry import select_codemods
-    from dfmod.output.report import JsonStream, Tally, summary, text_report
+    from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
     from dfmod.workspace.discovery import discover
     from dfmod.workspace.runner import FileResult, process_text, run
+    from dfmod.workspace.shard import AUTO, ShardError, resolve
 
     overrides = Overrides(select=tuple(args.select) if args.select else None,
                           ignore=tuple(args.ignore or ()), unsafe_fixes=args.unsafe_fixes,
                           config_file=args.config)
     try:
         codemods = select_codemods(args.select, args.ignore)
+        if getattr(args, "repo", None) is not None and args.format != "json-lines":
+            raise InputError("--repo", "names the repository in --format json-lines records only")
+        shard = None if args.stdin_filename else resolve(args.shard, os.environ)
         if args.stdin_filename:
             settings_for(args.stdin_filename, overrides)  # validate before reading stdin
             paths: list[str] = []
         else:
             paths = [path for path in discover(
                 args.paths, excluded=lambda path: config_for(path, overrides).excludes(path))
-                if _in_shard(path, args.shard)]
+                if shard is None or shard.holds(path)]
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
-    except (ConfigError, InputError) as error:
+    except (ConfigError, InputError, ShardError) as error:
         _error(str(error))
         return EXIT_ERROR
+    if shard is not None and args.shard == AUTO:  # say what was taken from the environment
+        sys.stderr.write(f"dfmod: shard {shard} ({shard.source}): {len(paths)} "
+                         f"file{'s' if len(paths) != 1 else ''}\n")
     mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     if args.stdin_filename:
@@ -200,7 +223,11 @@ def _run(args: argparse.Namespace) -> int:
     located: list[Located] = []  # kept only for the formats that need every finding at once
     fixed = files = 0
     changed = False
-    stream = JsonStream(sys.stdout.write) if mode == "check" and args.format == "json" else None
+    stream: JsonStream | JsonLines | None = None
+    if mode == "check" and args.format == "json":
+        stream = JsonStream(sys.stdout.write)
+    elif mode == "check" and args.format == "json-lines":
+        stream = JsonLines(sys.stdout.write, args.repo)
     patch_file: TextIO | None = None
     if mode == "diff" and args.patch:
         try:

@@ -1,4 +1,4 @@
-"""Reporters: findings as text (like ruff) or JSON, and the summary line."""
+"""Reporters: findings as text (like ruff), JSON or JSON lines, and the summary line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dfmod.linting.edits import Applicability, Finding
 from dfmod.linting.located import Located
 from dfmod.workspace.discovery import display_path
+from dfmod.workspace.repopath import repo_path
 
 
 def _marker(finding: Finding) -> str:
@@ -98,3 +99,27 @@ class JsonStream:
 
     def close(self) -> None:
         self.write("\n]\n" if self.count else "[]\n")
+
+
+class JsonLines:
+    """`--format json-lines`: one JSON object per finding per line, written as each file
+    finishes.
+
+    The report of one shard of a sweep, made so that the shards' reports concatenated
+    (`cat`) are the sweep's report: nothing opens or closes the output, `file` is relative
+    to the repository root (`dfmod.workspace.repopath`) rather than to wherever dfmod was
+    started, and `repository` (`--repo NAME`) says which repository a line is about.
+    """
+
+    def __init__(self, write: Callable[[str], object], repository: str | None = None) -> None:
+        self.write = write
+        self.repository = repository
+
+    def add(self, items: list[Located]) -> None:
+        for item in items:
+            record = {**({"repository": self.repository} if self.repository else {}),
+                      **json_record(item), "file": repo_path(item.path)}
+            self.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        """Nothing to end: an empty report is an empty file."""
