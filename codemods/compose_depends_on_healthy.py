@@ -2,8 +2,10 @@
 
 ## What it finds
 A service whose `depends_on` is a list (`depends_on: [db]` or `- db` lines) naming at least
-one service that defines a `healthcheck` (its own or through a merge key `<<: *x`; a
-healthcheck with `disable: true` or `test: ["NONE"]` does not count).
+one service that defines a `healthcheck` (its own, through a merge key `<<: *x`, or in a
+file Compose merges with this one, such as the base of an override; a healthcheck with
+`disable: true` or `test: ["NONE"]` does not count). An entry that a later file of the merge
+writes again is that file's to fix.
 
 ## Why it is bad
 The short form means `condition: service_started`: Compose starts the dependant as soon as
@@ -76,6 +78,7 @@ class ComposeDependsOnHealthy(Codemod):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         doc = compose_of(ctx)
+        model = ctx.compose
         for service in doc.services():
             if service.node.kind != "map" or not hasattr(service.data, "get"):
                 continue
@@ -84,7 +87,8 @@ class ComposeDependsOnHealthy(Codemod):
             if pair is None or not isinstance(listed, list):
                 continue
             names = [name for name in listed if isinstance(name, str)]
-            healthy = [name for name in names if doc.healthcheck(name) == "defined"]
+            healthy = [name for name in names if model.healthcheck(name) == "defined"
+                       and not model.set_after(ctx.compose_index, service.name, name)]
             if not healthy:
                 continue
             key, value = pair

@@ -2,8 +2,11 @@
 
 ## What it finds
 A service named in another service's `depends_on` (short or long form) that has no
-`healthcheck` — neither its own, nor through a merge key, nor a `HEALTHCHECK` in the
-Dockerfile it builds. Dependencies used only with
+`healthcheck` — neither its own, nor through a merge key, nor in a file Compose merges with
+this one (`compose.yaml` + `compose.override.yaml`, a `docker-compose.X.yml` beside
+`docker-compose.yml`, `include:`, `extends:`), nor a `HEALTHCHECK` in the Dockerfile it
+builds. It is reported in the file that first defines the service; a service that the
+merged files give neither `image` nor `build` (a partial override) is not judged. Dependencies used only with
 `condition: service_completed_successfully` (one-shot jobs such as migrations) and
 services whose healthcheck is explicitly disabled are left alone.
 
@@ -46,7 +49,8 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding
-from dfmod.syntax.compose import ComposeFile, Service, compose_of
+from dfmod.semantic.composemerge import ComposeModel, MergedService
+from dfmod.syntax.compose import compose_of
 from dfmod.syntax.text import Span
 
 _PROBES = (
@@ -103,18 +107,23 @@ class ComposeMissingHealthcheck(Codemod):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         doc = compose_of(ctx)
-        waited_for = self._waited_for(doc)
+        model = ctx.compose
+        waited_for = _waited_for(model)
         reported: set[str] = set()
         for service in doc.services():
+            merged = model.service(service.name)
             dependants = waited_for.get(service.name)
-            if not dependants or service.name in reported or doc.healthcheck(service.name):
+            if (merged is None or not dependants or service.name in reported
+                    or not merged.complete  # a partial override: its base is not known
+                    or merged.files[0] != ctx.compose_index  # said where it is first written
+                    or model.healthcheck(service.name)):
                 continue
-            if _dockerfile_has_healthcheck(doc, service):
+            if _dockerfile_has_healthcheck(merged):
                 continue
             reported.add(service.name)
-            data = service.data if hasattr(service.data, "get") else {}
-            image = data.get("image")
-            hint = suggestion(image if isinstance(image, str) else None, _container_port(data))
+            image = merged.data.get("image")
+            hint = suggestion(image if isinstance(image, str) else None,
+                              _container_port(merged.data))
             names = ", ".join(f"`{name}`" for name in sorted(dependants))
             yield self.finding(
                 Span(service.key.start, service.key.end),
@@ -122,28 +131,20 @@ class ComposeMissingHealthcheck(Codemod):
                 "which has no healthcheck: Compose cannot tell when it is ready, and "
                 f"`condition: service_healthy` is impossible; e.g. {hint}")
 
-    def _waited_for(self, doc: ComposeFile) -> dict[str, set[str]]:
-        """Dependency name → the services that depend on it (not only to completion)."""
-        found: dict[str, set[str]] = {}
-        for service in doc.services():
-            listed = service.data.get("depends_on") if hasattr(service.data, "get") else None
-            if isinstance(listed, list):
-                pairs = [(name, "service_started") for name in listed if isinstance(name, str)]
-            elif hasattr(listed, "items"):
-                pairs = [(name, (value or {}).get("condition", "service_started")
-                          if hasattr(value or {}, "get") else "service_started")
-                         for name, value in listed.items()]
-            else:
-                continue
-            for name, condition in pairs:
-                if condition != "service_completed_successfully":
-                    found.setdefault(str(name), set()).add(service.name)
-        return found
+
+def _waited_for(model: ComposeModel) -> dict[str, set[str]]:
+    """Dependency name → the services that depend on it (not only to completion)."""
+    found: dict[str, set[str]] = {}
+    for service in model.services.values():
+        for name, condition in service.depends_on().items():
+            if condition != "service_completed_successfully":
+                found.setdefault(name, set()).add(service.name)
+    return found
 
 
-def _dockerfile_has_healthcheck(doc: ComposeFile, service: Service) -> bool:
+def _dockerfile_has_healthcheck(service: MergedService) -> bool:
     """Whether the Dockerfile the service builds declares a `HEALTHCHECK` (not NONE)."""
-    path = doc.dockerfile_path(service)
+    path = service.dockerfile()
     if path is None:
         return False
     try:

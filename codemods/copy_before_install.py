@@ -23,16 +23,16 @@ Unsafe, because it changes the layers and the order of the instructions:
    install's `RUN`.
 
 The install layer then depends only on the requirement files. The fix is offered only when
-the inputs are known files that exist in the build context (taken as the Dockerfile's
-directory): requirement and constraint files named by `-r`/`-c` (and the files those
-include), or `pyproject.toml` plus `poetry.lock` / `uv.lock` for `poetry install --no-root`
-and `uv sync --no-install-project` (without those options both also install the project
-itself, which needs all of its sources). It is not offered when the install also reads
-other files (`pip install .`, `-e`, local paths in a requirements file, path dependencies),
-when the `RUN` runs anything but package tools and simple file commands (it might read
-the sources), when instructions between the `COPY` and the `RUN` could depend on the
-copied files or change where they land, or when paths cannot be resolved — then the
-finding is reported without a fix.
+the inputs are known files that the build context sends (`dfmod check --show-files` shows
+which directory that is; `.dockerignore` is read): requirement and constraint files named
+by `-r`/`-c` (and the files those include), or `pyproject.toml` plus `poetry.lock` /
+`uv.lock` for `poetry install --no-root` and `uv sync --no-install-project` (without those
+options both also install the project itself, which needs all of its sources). It is not
+offered when the install also reads other files (`pip install .`, `-e`, local paths in a
+requirements file, path dependencies), when the `RUN` runs anything but package tools and
+simple file commands (it might read the sources), when instructions between the `COPY` and
+the `RUN` could depend on the copied files or change where they land, or when paths cannot
+be resolved — then the finding is reported without a fix.
 
 ## Example
 ```dockerfile
@@ -58,6 +58,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from dfmod.linting.buildcontext import BuildContext
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.semantic.state import relative_to, resolve_in
@@ -237,7 +238,7 @@ def _install(ctx: Context, run: Instruction) -> _Install | None:
 
 
 def _requirement_includes(path: str, text: str, inputs: _Inputs, seen: set[str],
-                          directory: str) -> None:
+                          build: BuildContext) -> None:
     """Follow `-r`/`-c` lines of a requirements file; block on local paths and `-e`."""
     joined = re.sub(r"\\\r?\n", " ", text)
     for raw in joined.splitlines():
@@ -249,7 +250,7 @@ def _requirement_includes(path: str, text: str, inputs: _Inputs, seen: set[str],
         if option in ("-r", "--requirement", "-c", "--constraint"):
             target = attached or (parts[1] if len(parts) > 1 else "")
             _add_requirement_file(posixpath.normpath(posixpath.join(
-                posixpath.dirname(path), target)), inputs, seen, directory)
+                posixpath.dirname(path), target)), inputs, seen, build)
         elif option in ("-e", "--editable") or line.startswith((".", "/", "file:")) or (
                 "@ file:" in line):
             inputs.block(f"{path} installs a local path (`{line}`)")
@@ -258,13 +259,21 @@ def _requirement_includes(path: str, text: str, inputs: _Inputs, seen: set[str],
             inputs.block(f"{path} reads a local wheel directory (`{line}`)")
 
 
-def _add_requirement_file(path: str, inputs: _Inputs, seen: set[str], directory: str) -> None:
+def _missing(path: str, build: BuildContext) -> str:
+    """Why a context file the install needs cannot be copied on its own."""
+    full = build.path(path)
+    if full is not None and os.path.isfile(full):
+        return f"{path} is excluded by .dockerignore"
+    return f"{path} is not in the build context ({build.root})"
+
+
+def _add_requirement_file(path: str, inputs: _Inputs, seen: set[str], build: BuildContext) -> None:
     if path in seen:
         return
     seen.add(path)
-    file = os.path.join(directory, *path.split("/"))
-    if path.startswith("..") or not os.path.isfile(file):
-        inputs.block(f"{path} is not in the build context ({directory})")
+    file = build.file(path)
+    if file is None:
+        inputs.block(_missing(path, build))
         return
     try:
         with open(file, encoding="utf-8") as handle:
@@ -272,7 +281,7 @@ def _add_requirement_file(path: str, inputs: _Inputs, seen: set[str], directory:
     except (OSError, UnicodeDecodeError):
         inputs.block(f"{path} cannot be read")
         return
-    _requirement_includes(path, text, inputs, seen, directory)
+    _requirement_includes(path, text, inputs, seen, build)
 
 
 class CopyBeforeInstall(Codemod):
@@ -312,6 +321,8 @@ class CopyBeforeInstall(Codemod):
                    f"copies the whole build context before the dependency install at line "
                    f"{run.start_line}: a change to any file invalidates this layer and every "
                    "later one, so the dependencies are installed again on every code change")
+        if ctx.build.note:
+            message += f" ({ctx.build.note})"
         reason = plan.blocker(between)
         if reason is not None:
             return self.finding(copy.span, f"{message} (no automatic fix: {reason})")
@@ -348,17 +359,17 @@ class _Plan:
                 self._block(f"cannot tell where `{name}` comes from in the copy")
                 self.context_files.append(posixpath.normpath(name))
                 continue
-            exists = os.path.isfile(os.path.join(self.ctx.directory, *inner.split("/")))
+            exists = self.ctx.build.file(inner) is not None
             if inner in self.context_files or (optional and not exists):
                 continue
             if posixpath.basename(inner) == "pyproject.toml" or optional:
                 if not exists:
-                    self._block(f"{inner} is not in the build context ({self.ctx.directory})")
+                    self._block(_missing(inner, self.ctx.build))
                 elif posixpath.basename(inner) == "pyproject.toml":
                     self._check_pyproject(inner)
                 self.context_files.append(inner)
                 continue
-            _add_requirement_file(inner, self.inputs, seen, self.ctx.directory)
+            _add_requirement_file(inner, self.inputs, seen, self.ctx.build)
             self._block_if(self.inputs.blocker)
         self.context_files.extend(sorted(item for item in seen if item not in self.context_files))
         if _POETRY_ROOT in self.inputs.files and not self._package_mode_false():
@@ -374,8 +385,8 @@ class _Plan:
 
     def _pyproject(self) -> dict | None:
         for name in self.context_files:
-            if posixpath.basename(name) == "pyproject.toml":
-                file = os.path.join(self.ctx.directory, *name.split("/"))
+            file = self.ctx.build.file(name)
+            if file is not None and posixpath.basename(name) == "pyproject.toml":
                 try:
                     with open(file, "rb") as handle:
                         return tomllib.load(handle)
@@ -384,7 +395,9 @@ class _Plan:
         return None
 
     def _check_pyproject(self, inner: str) -> None:
-        file = os.path.join(self.ctx.directory, *inner.split("/"))
+        file = self.ctx.build.file(inner)
+        if file is None:
+            return
         try:
             with open(file, encoding="utf-8") as handle:
                 text = handle.read()

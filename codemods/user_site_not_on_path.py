@@ -46,7 +46,6 @@ CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -54,7 +53,7 @@ from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
-from dfmod.semantic.state import account, env_at, is_root, process_command, user_before
+from dfmod.semantic.state import account, env_at, is_root, known_env, process_command, user_before
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.semantic.venvs import find_venvs
 from dfmod.syntax.dockerfile import Instruction
@@ -167,7 +166,7 @@ class UserSiteNotOnPath(Codemod):
 
     def _user_install(self, ctx: Context, item: Instruction, call: ToolCall,
                       venv_bins: set[str]) -> _UserInstall | None:
-        env = {k: v for k, v in env_at(ctx.doc, item).items() if v is not None}
+        env = known_env(ctx.doc, item)
         inline = {a.raw.partition("=")[0]: a.raw.partition("=")[2].strip("'\"")
                   for a in call.command.assignments}
         env = {**env, **inline}
@@ -222,8 +221,11 @@ class UserSiteNotOnPath(Codemod):
 
     def _requirements(self, ctx: Context, path: str) -> set[str]:
         names: set[str] = set()
+        full = ctx.build.file(path)
+        if full is None:
+            return names
         try:
-            with open(os.path.join(ctx.directory, path.lstrip("/")), encoding="utf-8") as file:
+            with open(full, encoding="utf-8") as file:
                 for line in file:
                     line = line.split("#", 1)[0].strip()
                     if line and not line.startswith("-"):

@@ -48,14 +48,14 @@ ENV PATH="/app/.venv/bin:$PATH"
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator
 
+from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
-from dfmod.semantic.state import env_at, expand, resolve_path, workdir_at
+from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
 from dfmod.semantic.venvs import Venv, find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
 from dfmod.syntax.text import Span
@@ -106,7 +106,7 @@ class VenvRelocated(Codemod):
         values = json_args if json_args is not None else [word.value for word in copy.words]
         if len(values) < 2 or copy.heredocs:
             return
-        env = {k: v for k, v in env_at(ctx.doc, copy).items() if v is not None}
+        env = known_env(ctx.doc, copy)
         destination_raw = values[-1]
         destination = resolve_path(expand(destination_raw, env), workdir_at(ctx.doc, copy))
         if destination is None:
@@ -146,22 +146,22 @@ class VenvRelocated(Codemod):
                             message, fix)
 
     def _context_copy_note(self, ctx: Context, copy: Instruction, built: str) -> str:
-        """Warn when a later `COPY . …` would write the build context over the venv."""
+        """Warn when a later `COPY . …` would write the build context over the venv — unless
+        the context's `.dockerignore` leaves the venv's directory out."""
         name = posixpath.basename(built)
-        try:
-            with open(os.path.join(ctx.directory, ".dockerignore"), encoding="utf-8") as file:
-                if any(line.strip().strip("/").endswith(name) for line in file):
-                    return ""
-        except OSError:
-            pass
         assert copy.stage is not None
         for item in copy.stage.instructions[copy.stage.instructions.index(copy) + 1:]:
-            if item.keyword not in ("COPY", "ADD") or item.flag("from") or len(item.words) < 2:
+            sources = context_sources(item)
+            if not sources or len(item.words) < 2:
                 continue
             target = resolve_path(item.words[-1].value, workdir_at(ctx.doc, item))
-            if target is not None and is_inside(built, target) and built != target:
-                return (f"; the `{item.keyword}` at line {item.start_line} copies the build context "
-                        f"into {target}: make sure `.dockerignore` excludes `{name}`")
+            if target is None or not is_inside(built, target) or built == target:
+                continue
+            inside = posixpath.relpath(built, target)
+            if all(not ctx.build.sends(posixpath.join(source, inside)) for source in sources):
+                return ""
+            return (f"; the `{item.keyword}` at line {item.start_line} copies the build context "
+                    f"into {target}: make sure `.dockerignore` excludes `{name}`")
         return ""
 
     def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:

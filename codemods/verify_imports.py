@@ -9,7 +9,7 @@ packages the application needs. What it needs is read from:
 
 - the requirements files and `pyproject.toml` the Dockerfile installs (`pip install -r X`,
   `uv pip install -r X`, `pip install .`, `uv sync`, `poetry install`, and package names on
-  the command line), read from the build context — the Dockerfile's directory — with
+  the command line), read from the build context (see `dfmod check --show-files`) with
   distribution names mapped to import names (`PyYAML` → `yaml`, `python-dotenv` → `dotenv`,
   `beautifulsoup4` → `bs4`, otherwise lower case with `-` as `_`); lines whose environment
   marker is false for a Linux image, or cannot be decided, are left out, as are URLs,
@@ -18,7 +18,8 @@ packages the application needs. What it needs is read from:
   flask, streamlit, gradio, hypercorn, daphne…);
 - the module-level imports of the application module `CMD` names (`main` for
   `uvicorn main:app`, `app.py` for `python app.py`), read with libcst; standard library
-  modules and modules present in the build context are not third-party and are skipped.
+  modules and modules the build context sends (present there, not left out by
+  `.dockerignore`) are the application's own, not third-party, and are skipped.
 
 A verification that already imports everything (a `RUN python -c "import …"` at or after
 that point in the final stage, and `<script> --version` for the console scripts) is read,
@@ -79,6 +80,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
 from dfmod.semantic.pydeps import (
@@ -140,7 +142,7 @@ class VerifyImports(Codemod):
         if found is None:
             return
         sources = _contributing_stages(doc, final)
-        copies = _context_copies(ctx, sources)
+        copies = _context_copies(sources)
         version = _python_version(doc, final)
         wanted = _Wanted()
         self._from_installs(ctx, sources, copies, version, wanted)
@@ -182,7 +184,7 @@ class VerifyImports(Codemod):
         for command in found.commands:
             app_modules = list(command.app_modules)
             for module in command.modules:
-                if _local(roots, module):
+                if _local(ctx, roots, module):
                     app_modules.append(module)
                 else:
                     wanted.module(module, f"run by {where}")
@@ -190,14 +192,14 @@ class VerifyImports(Codemod):
                 wanted.scripts.setdefault(command.script, f"run by {where}")
             if not self.options.get("read-app", True):
                 continue
-            files = [_find_file(roots, path) for path in command.app_files]
-            files += [_module_file(roots, module) for module in app_modules]
+            files = [_find_file(ctx, roots, path) for path in command.app_files]
+            files += [_module_file(ctx, roots, module) for module in app_modules]
             for path in files:
                 if path is None:
                     continue
                 imports = _read_imports(path)
                 for module in imports:
-                    if not _local(roots, module):
+                    if not _local(ctx, roots, module):
                         wanted.module(module, f"imported by {os.path.basename(path)}")
 
     # -- the finding -----------------------------------------------------------------
@@ -223,6 +225,8 @@ class VerifyImports(Codemod):
             "interpreter, user or stage (`pip install --user` before `USER`, a venv not on "
             "PATH or not copied), the build passes and the container fails at start with "
             "`No module named …`")
+        if ctx.build.note:
+            message += f" ({ctx.build.note})"
         base = doc.lineage(final)[0].base.lower()
         if any(name in base for name in _WINDOWS):
             return self.finding(found.instruction.keyword_span, message)
@@ -280,21 +284,10 @@ def _contributing_stages(doc: Dockerfile, final: Stage) -> list[Stage]:
     return sorted(result, key=lambda stage: stage.index)
 
 
-def _context_copies(ctx: Context, stages: list[Stage]) -> list[str]:
+def _context_copies(stages: list[Stage]) -> list[str]:
     """Build-context paths that `COPY`/`ADD` (without `--from`) put in those stages."""
-    paths: list[str] = []
-    for stage in stages:
-        for instruction in stage.instructions:
-            if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from"):
-                continue
-            values = instruction.json_args
-            if values is None:
-                values = [word.value for word in instruction.words]
-            for value in values[:-1]:
-                if value.startswith("<<") or "://" in value:
-                    continue
-                paths.append(posixpath.normpath(value.lstrip("/")))
-    return paths
+    return [posixpath.normpath(source.lstrip("/")) for stage in stages
+            for instruction in stage.instructions for source in context_sources(instruction)]
 
 
 def _context_file(ctx: Context, copies: list[str], path: str) -> str | None:
@@ -304,45 +297,42 @@ def _context_file(ctx: Context, copies: list[str], path: str) -> str | None:
     candidates += [posixpath.join(source, name) for source in copies]
     candidates += [posixpath.normpath(path.lstrip("/")), name]
     for candidate in candidates:
-        full = os.path.join(ctx.directory, candidate)
-        if candidate and not candidate.startswith("..") and os.path.isfile(full):
+        full = ctx.build.file(candidate) if candidate else None
+        if full is not None:
             return full
     return None
 
 
 def _search_roots(ctx: Context, copies: list[str]) -> list[str]:
-    roots = [ctx.directory]
-    for source in copies:
-        full = os.path.join(ctx.directory, source)
-        if source not in (".", "") and not source.startswith("..") and os.path.isdir(full):
-            roots.append(full)
-    return roots
+    """Context-relative directories the app's modules may sit in: the root, and each
+    directory a `COPY` brings in (`COPY src/ /app/`)."""
+    return ["."] + [source for source in copies
+                    if source != "." and ctx.build.directory(source) is not None]
 
 
-def _local(roots: list[str], module: str) -> bool:
-    """Whether a module's top-level package is part of the build context (the app's own)."""
+def _local(ctx: Context, roots: list[str], module: str) -> bool:
+    """Whether a module's top-level package is part of what the build context sends (the
+    app's own): present there and not excluded by `.dockerignore`."""
     top = module.split(".", 1)[0]
-    return any(os.path.isfile(os.path.join(root, top + ".py"))
-               or os.path.isdir(os.path.join(root, top)) for root in roots)
+    return any(ctx.build.file(posixpath.join(root, top + ".py"))
+               or ctx.build.directory(posixpath.join(root, top)) for root in roots)
 
 
-def _find_file(roots: list[str], path: str) -> str | None:
+def _find_file(ctx: Context, roots: list[str], path: str) -> str | None:
     for root in roots:
-        full = os.path.join(root, path.lstrip("/"))
-        if os.path.isfile(full):
-            return full
-        full = os.path.join(root, os.path.basename(path))
-        if os.path.isfile(full):
-            return full
+        for candidate in (path.lstrip("/"), posixpath.basename(path)):
+            full = ctx.build.file(posixpath.join(root, candidate))
+            if full is not None:
+                return full
     return None
 
 
-def _module_file(roots: list[str], module: str) -> str | None:
+def _module_file(ctx: Context, roots: list[str], module: str) -> str | None:
     relative = module.replace(".", "/")
     for root in roots:
         for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
-            full = os.path.join(root, candidate)
-            if os.path.isfile(full):
+            full = ctx.build.file(posixpath.join(root, candidate))
+            if full is not None:
                 return full
     return None
 
@@ -430,7 +420,7 @@ def _project(ctx: Context, copies: list[str], target: str,
 
 
 def _shown(ctx: Context, path: str) -> str:
-    return os.path.relpath(path, ctx.directory)
+    return ctx.build.shown(path)
 
 
 def _line_of(ctx: Context, call: ToolCall) -> int:

@@ -238,9 +238,9 @@ def test_empty_and_comment_only_files_are_fine() -> None:
         assert list(check(doc, Settings(COMPOSE_CODEMODS).instances("compose"))) == []
 
 
-# -- related Dockerfiles ---------------------------------------------------------------------
+# -- the Dockerfiles services build ---------------------------------------------------------------------
 
-def test_related_paths(tmp_path: Path) -> None:
+def test_builds(tmp_path: Path) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "web").mkdir()
@@ -260,9 +260,14 @@ def test_related_paths(tmp_path: Path) -> None:
         "  var:\n    build: ${CONTEXT}\n"
     )
     doc = ComposeFile(text, os.fspath(compose))
-    assert doc.related_paths() == [os.fspath(tmp_path / "api" / "Dockerfile"),
-                                   os.fspath(tmp_path / "web" / "Dockerfile.prod"),
-                                   os.fspath(tmp_path / "Dockerfile")]
+    api, web = os.fspath(tmp_path / "api"), os.fspath(tmp_path / "web")
+    assert [(build.service, build.context, build.dockerfile) for build in doc.builds()] == [
+        ("api", api, os.path.join(api, "Dockerfile")),
+        ("web", web, os.path.join(web, "Dockerfile.prod")),
+        ("root", os.fspath(tmp_path), os.fspath(tmp_path / "Dockerfile")),
+        ("again", api, os.path.join(api, "Dockerfile")),
+        ("missing", os.fspath(tmp_path / "nowhere"), os.fspath(tmp_path / "nowhere" / "Dockerfile")),
+    ]
 
 
 # -- codemod specifics ---------------------------------------------------------------------

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.workspace.discovery import WALKED_KINDS
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "uni-load-improved"
 
 
@@ -65,8 +63,6 @@ def test_compose_file_named_brings_its_dockerfile(repo: Path) -> None:
     _one_diff_with_both_kinds(repo, "docker-compose.yml")
 
 
-@pytest.mark.xfail("compose" not in WALKED_KINDS, strict=True,
-                   reason="discovery.WALKED_KINDS does not walk compose files yet")
 def test_apply_on_the_directory_covers_compose_and_dockerfile(repo: Path) -> None:
     _one_diff_with_both_kinds(repo, ".")
 

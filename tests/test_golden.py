@@ -26,7 +26,7 @@ import pytest
 from dfmod.linting.engine import Settings, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.dockerfile import Dockerfile
-from dfmod.workspace.discovery import is_dockerfile_name
+from dfmod.workspace.kinds import kind_of
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 if sys.version_info >= (3, 11):
@@ -57,7 +57,7 @@ def _settings(case: Path) -> Settings:
 
 
 def _dockerfiles(case: Path) -> list[Path]:
-    return sorted(path for path in (case / "input").rglob("*") if is_dockerfile_name(path.name))
+    return sorted(path for path in (case / "input").rglob("*") if kind_of(path.name) == "dockerfile")
 
 
 def test_every_codemod_has_golden_cases() -> None:

@@ -42,6 +42,9 @@ def test_the_manifest_is_valid_and_has_both_hooks() -> None:
     "Dockerfile", "svc/Dockerfile", "Dockerfile.prod", "a/b/api.Dockerfile", "api.dockerfile",
     "Containerfile", "Containerfile.dev", "compose.yaml", "compose.yml", "docker-compose.yaml",
     "deploy/docker-compose.yml", "compose.override.yaml", "docker-compose.prod.yml",
+    "Dockerfile-test", "Dockerfile_amd", "Dockerfile_China", "Dockerfile@sha256", "dockerfile",
+    "Dockerfile-linux.template", "docker-compose-base.yml", "compose-with-env-files.yaml",
+    "docker-compose-mariadb-redis.yml", "Containerfile-arm",
 ])
 def test_files_pattern_matches_what_dfmod_reads(path: str) -> None:
     assert kind_of(path) is not None
@@ -50,8 +53,10 @@ def test_files_pattern_matches_what_dfmod_reads(path: str) -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "README.md", "dockerfile", "Dockerfile/notes.txt", "mycompose.yaml", "compose.json",
+    "README.md", "Dockerfile/notes.txt", "mycompose.yaml", "compose.json",
     "docker-compose.yaml.bak", "src/app.py", "Makefile", "ci/compose.yaml.j2",
+    "Dockerfile.dockerignore", ".github/workflows/dockerfile.yaml", "dockerfile-build.yaml",
+    "Dockerfile.md", "Dockerfiles", "api.Dockerfile.dockerignore",
 ])
 def test_files_pattern_leaves_other_files_alone(path: str) -> None:
     assert kind_of(path) is None

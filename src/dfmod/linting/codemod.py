@@ -9,22 +9,46 @@ model and the edit helpers.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from dfmod.linting.buildcontext import BuildContext, default_context
 from dfmod.linting.edits import Applicability, Finding
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, readable_scripts
 from dfmod.syntax.shell import ShellScript
 
+if TYPE_CHECKING:
+    from dfmod.semantic.composemerge import ComposeModel
+    from dfmod.syntax.compose import ComposeFile
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What a document is judged with besides its own text, as the workspace found it.
+
+    `build`: a Dockerfile's build context when a source states it (`--context`, the
+    configuration, a compose file's `build:`); None lets the Dockerfile's `COPY` sources
+    decide (`dfmod.linting.buildcontext.default_context`). `before`/`after`: the compose
+    files Compose reads before and after this one (`-f base -f override`).
+    """
+
+    build: BuildContext | None = None
+    before: tuple[ComposeFile, ...] = ()
+    after: tuple[ComposeFile, ...] = ()
+
 
 class Context:
-    """One document under check, with its shell scripts and access to its build context."""
+    """One document under check, with its shell scripts, its build context and, for a compose
+    file, the merged model of the files Compose reads with it."""
 
-    def __init__(self, doc: Dockerfile, options: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, doc: Dockerfile, options: dict[str, dict[str, Any]] | None = None,
+                 surroundings: Surroundings | None = None) -> None:
         self.doc = doc
         self.options = options or {}
+        self.surroundings = surroundings or Surroundings()
 
     def scripts(self, instruction: Instruction) -> list[ShellScript]:
         """The shell programs of a RUN that parse (`dfmod.syntax.dockerfile.readable_scripts`)."""
@@ -36,10 +60,23 @@ class Context:
             for script in self.scripts(instruction):
                 yield instruction, script
 
+    @cached_property
+    def build(self) -> BuildContext:
+        """The Dockerfile's build context: what `COPY`/`ADD` read, minus `.dockerignore`."""
+        return self.surroundings.build or default_context(self.doc)
+
+    @cached_property
+    def compose(self) -> ComposeModel:
+        """The compose model this document is part of (it alone when nothing is merged)."""
+        from dfmod.semantic.composemerge import ComposeModel, load_compose
+
+        files = [*self.surroundings.before, self.doc, *self.surroundings.after]
+        return ComposeModel(files, load_compose)  # type: ignore[arg-type]
+
     @property
-    def directory(self) -> str:
-        """The Dockerfile's directory, taken as its build context."""
-        return os.path.dirname(os.path.abspath(self.doc.path))
+    def compose_index(self) -> int:
+        """This document's place in `compose.files`."""
+        return len(self.surroundings.before)
 
     def text(self, offset_start: int, offset_end: int) -> str:
         return self.doc.text[offset_start:offset_end]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dfmod.linting import suppressions
-from dfmod.linting.codemod import Codemod, Context
+from dfmod.linting.codemod import Codemod, Context, Surroundings
 from dfmod.linting.edits import Applicability, Finding, Fix, apply_edits, overlaps
 from dfmod.syntax.document import Document, DocumentError
 
@@ -28,6 +28,7 @@ class Settings:
     unsafe_fixes: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     report_unused_suppressions: bool = True
+    surroundings: Surroundings = field(default_factory=Surroundings)  # the build context…
 
     def instances(self, kind: str = "dockerfile") -> list[Codemod]:
         """The selected codemods that work on documents of `kind`, with their options."""
@@ -57,7 +58,8 @@ def check(doc: Document, codemods: list[Codemod], settings: Settings | None = No
     """Every finding of every codemod on `doc`, in file order."""
     if suppressions.skips_file(doc.text):
         return []
-    ctx = Context(doc, settings.options if settings else None)  # type: ignore[arg-type]
+    ctx = Context(doc, settings.options if settings else None,  # type: ignore[arg-type]
+                  settings.surroundings if settings else None)
     findings: list[Finding] = []
     for codemod in codemods:
         findings.extend(codemod.check(ctx))

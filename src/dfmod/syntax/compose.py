@@ -110,6 +110,47 @@ class Service:
     data: Any
 
 
+@dataclass(frozen=True)
+class Build:
+    """A service's local build: the context directory and the Dockerfile (absolute or not,
+    as the compose file's path is)."""
+
+    service: str
+    context: str
+    dockerfile: str
+
+
+def build_location(build: Any, base: str) -> tuple[str, str] | None:
+    """(context, Dockerfile) of a service's `build:` value, paths resolved against `base`;
+    None for no build, a remote context, `dockerfile_inline` or an interpolated path."""
+    if isinstance(build, str):
+        context, dockerfile = build, "Dockerfile"
+    elif hasattr(build, "get"):
+        if build.get("dockerfile_inline") is not None:
+            return None
+        context = build.get("context", ".")
+        dockerfile = build.get("dockerfile", "Dockerfile")
+    else:
+        return None
+    if not isinstance(context, str) or not isinstance(dockerfile, str):
+        return None
+    if "$" in context + dockerfile or re.match(r"^[a-z][a-z0-9+.-]*://|^git@", context):
+        return None
+    directory = os.path.normpath(os.path.join(base, os.path.expanduser(context)))
+    return directory, os.path.normpath(os.path.join(directory, dockerfile))
+
+
+def healthcheck_state(data: Any) -> str | None:
+    """"defined" if a service's data has a healthcheck, "disabled", or None."""
+    check = data.get("healthcheck") if hasattr(data, "get") else None
+    if check is None:
+        return None
+    test = check.get("test") if hasattr(check, "get") else None
+    disabled = (hasattr(check, "get") and check.get("disable") is True) or (
+        test == "NONE" or (isinstance(test, list) and test[:1] == ["NONE"]))
+    return "disabled" if disabled else "defined"
+
+
 _NULL_NAMES = {"", "~", "null", "Null", "NULL"}
 
 
@@ -215,37 +256,19 @@ class ComposeFile(TextDocument):
         """Always 0: a file that no longer parses raises `ComposeSyntaxError` instead."""
         return 0
 
-    def related_paths(self) -> list[str]:
-        """The Dockerfiles the services build (`build.context` + `build.dockerfile`), if present.
+    def builds(self) -> list[Build]:
+        """What each service builds (`build.context` + `build.dockerfile`), files present or not.
 
         Paths are relative to the compose file's directory, as Compose resolves them;
         remote contexts (git URLs), `dockerfile_inline` and interpolated paths are skipped.
         """
-        found: list[str] = []
+        found: list[Build] = []
         for service in self.services():
-            path = self.dockerfile_path(service)
-            if path is not None and os.path.isfile(path) and path not in found:
-                found.append(path)
+            data = service.data.get("build") if hasattr(service.data, "get") else None
+            location = build_location(data, os.path.dirname(self.path))
+            if location is not None:
+                found.append(Build(service.name, *location))
         return found
-
-    def dockerfile_path(self, service: Service) -> str | None:
-        """The Dockerfile a service builds (not checked to exist), or None if not local."""
-        build = service.data.get("build") if hasattr(service.data, "get") else None
-        if isinstance(build, str):
-            context, dockerfile = build, "Dockerfile"
-        elif hasattr(build, "get"):
-            if build.get("dockerfile_inline") is not None:
-                return None
-            context = build.get("context", ".")
-            dockerfile = build.get("dockerfile", "Dockerfile")
-        else:
-            return None
-        if not isinstance(context, str) or not isinstance(dockerfile, str):
-            return None
-        if "$" in context + dockerfile or re.match(r"^[a-z][a-z0-9+.-]*://|^git@", context):
-            return None
-        base = os.path.dirname(self.path)
-        return os.path.normpath(os.path.join(base, os.path.expanduser(context), dockerfile))
 
     # -- what codemods read ---------------------------------------------------------------
 
@@ -262,21 +285,6 @@ class ComposeFile(TextDocument):
             for key, node in services.pairs:
                 if key.kind == "scalar" and key.value is not None and key.value in datas:
                     yield Service(key.value, index, key, node, datas[key.value])
-
-    def healthcheck(self, name: str) -> str | None:
-        """"defined" if service `name` has a healthcheck (own or merged), "disabled", or None."""
-        state = None
-        for service in self.services():
-            if service.name != name or not hasattr(service.data, "get"):
-                continue
-            check = service.data.get("healthcheck")
-            if check is None:
-                continue
-            test = check.get("test") if hasattr(check, "get") else None
-            disabled = (hasattr(check, "get") and check.get("disable") is True) or (
-                test == "NONE" or (isinstance(test, list) and test[:1] == ["NONE"]))
-            state = "disabled" if disabled else "defined"
-        return state
 
     def resolve(self, node: Node) -> Node:
         """The node an alias (`*x`) stands for: the last `&x` defined before it."""

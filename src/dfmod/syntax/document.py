@@ -1,9 +1,8 @@
 """What every kind of document dfmod edits has in common.
 
 Every kind keeps its original text and exposes the same small surface the engine needs:
-`text`, `path`, `newline`, `position(offset)`, `problems()` (how many parts of it no
-longer parse — a fix may never raise it) and `related_paths()` (other files a run should
-cover because this one names them, such as the Dockerfiles a compose file builds).
+`text`, `path`, `newline`, `position(offset)` and `problems()` (how many parts of it no
+longer parse — a fix may never raise it).
 Parsing failures raise `DocumentError`, which the CLI reports as one line.
 """
 
@@ -27,8 +26,6 @@ class Document(Protocol):
     def position(self, offset: int) -> tuple[int, int]: ...
 
     def problems(self) -> int: ...
-
-    def related_paths(self) -> list[str]: ...
 
 
 class TextDocument:

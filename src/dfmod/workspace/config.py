@@ -7,6 +7,8 @@
     unsafe-fixes = false
     exclude = ["vendor/**"]           # globs, relative to the config file's directory
     per-file-ignores = { "legacy/*" = ["masked-failure"] }
+    context = { "docker/*" = "." }    # build context by Dockerfile glob (or one directory for
+                                      # all), both relative to the config file's directory
 
     [tool.dfmod.options.verify-imports]   # a codemod's own options
     modules = ["myapp"]
@@ -31,7 +33,7 @@ from dfmod.linting.engine import Settings
 from dfmod.linting.registry import all_codemods, is_known_rule, select_codemods
 
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
-        "options"}
+        "options", "context"}
 
 
 class ConfigError(Exception):
@@ -48,6 +50,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contexts: tuple[tuple[str, str], ...] = ()  # (Dockerfile glob, context directory)
 
     @property
     def root(self) -> str:
@@ -61,6 +64,15 @@ class Config:
         return any(fnmatch.fnmatchcase(relative, pattern) or
                    fnmatch.fnmatchcase(relative, pattern.rstrip("/") + "/*")
                    for pattern in self.exclude)
+
+    def context_for(self, path: str) -> str | None:
+        """The build context configured for the Dockerfile `path` (absolute), or None."""
+        relative = self.relative(path)
+        name = os.path.basename(path)
+        for pattern, directory in self.contexts:
+            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(name, pattern):
+                return os.path.normpath(os.path.join(self.root, directory))
+        return None
 
     def ignored_for(self, path: str) -> set[str]:
         relative = self.relative(path)
@@ -100,6 +112,11 @@ def parse_config(table: dict[str, Any], path: str) -> Config:
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
         raise ConfigError(f"{path}: `exclude` must be a list of globs")
+    context = table.get("context", {})
+    if isinstance(context, str):
+        context = {"*": context}
+    if not isinstance(context, dict) or not all(isinstance(item, str) for item in context.values()):
+        raise ConfigError(f"{path}: `context` must be a directory or a table of glob = directory")
     unsafe = table.get("unsafe-fixes", False)
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{path}: `unsafe-fixes` must be true or false")
@@ -113,6 +130,7 @@ def parse_config(table: dict[str, Any], path: str) -> Config:
         per_file_ignores=tuple((pattern, _rules(rules, f"per-file-ignores.{pattern}", path))
                                for pattern, rules in per_file.items()),
         options=options,
+        contexts=tuple(context.items()),
     )
 
 
