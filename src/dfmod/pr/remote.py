@@ -1,4 +1,5 @@
-"""Publishing the branch: reading the remote, pushing with a lease, and `gh pr create`."""
+"""Publishing the branch: reading the remote, pushing with a lease, and opening or updating
+the pull request with `gh`."""
 
 from __future__ import annotations
 
@@ -39,15 +40,43 @@ def push(top: str, remote: str, branch: str, head: str, remote_sha: str | None) 
         return f"pushed {branch} to {remote} (new branch)"
     return f"pushed {branch} to {remote} (force-with-lease, replacing {remote_sha[:7]})"
 
-def open_pull_request(gh: list[str], repo: str) -> bool:
-    """Run `gh pr create`; False (after a one-line error) when that is not possible."""
+def gh_create(base: str, branch: str, title: str, body_file: str) -> list[str]:
+    """The `gh pr create` command for the branch (printed for a human, run by --open)."""
+    return ["gh", "pr", "create", "--base", base, "--head", branch, "--title", title,
+            "--body-file", body_file]
+
+
+def open_pull_request(repo: str, base: str, branch: str, title: str, body_file: str) -> bool:
+    """Open the pull request, or bring the open one up to date; False (after a one-line
+    error) when that is not possible.
+
+    A bot runs this on every sweep, and `gh pr create` fails when the branch already has an
+    open pull request to the base: so the open one is looked up first, and its title and
+    body are replaced (`gh pr edit`) — the body changes when the base moves.
+    """
     if shutil.which("gh") is None:
         sys.stderr.write("dfmod: error: --open needs the GitHub CLI `gh`, which is not installed; "
-                         f"the branch is ready: {shlex.join(gh)}\n")
+                         f"the branch is ready: {shlex.join(gh_create(base, branch, title, body_file))}\n")
         return False
-    done = subprocess.run(gh, cwd=repo, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(f"dfmod: error: gh pr create: {first_error(done.stderr)}\n")
+    listed = _gh(repo, ["gh", "pr", "list", "--head", branch, "--base", base, "--state", "open",
+                        "--json", "number", "--jq", ".[].number"])
+    if listed is None:
         return False
-    sys.stdout.write(done.stdout)
+    numbers = listed.split()
+    command = (["gh", "pr", "edit", numbers[0], "--title", title, "--body-file", body_file]
+               if numbers else gh_create(base, branch, title, body_file))
+    out = _gh(repo, command)
+    if out is None:
+        return False
+    sys.stdout.write(out)
     return True
+
+
+def _gh(repo: str, command: list[str]) -> str | None:
+    """`command`'s stdout, or None after a one-line error naming it."""
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = first_error(done.stderr) or f"exit status {done.returncode}"
+        sys.stderr.write(f"dfmod: error: {' '.join(command[:3])}: {reason}\n")
+        return None
+    return done.stdout
