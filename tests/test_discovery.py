@@ -94,7 +94,7 @@ def test_a_walk_finds_every_naming_form(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(files) == sorted(names + composes)
     assert all(files[name].startswith("dockerfile") for name in names)
     assert all(files[name].startswith("compose") for name in composes)
-    status, _, err = run(capsys, "check", "-v", "--show-files", ".")
+    _, _, err = run(capsys, "check", "-v", "--show-files", ".")
     assert "dfmod: skipped ci/compose-notes.yaml: not a compose model" in err
 
 
@@ -122,7 +122,7 @@ def test_a_named_file_dfmod_cannot_classify_is_an_error(
         name: str, text: str, said: str) -> None:
     write(tmp_path, {name: text, "Dockerfile": DOCKERFILE})
     monkeypatch.chdir(tmp_path)
-    status, out, err = run(capsys, "check", "--jobs", "1", name, "Dockerfile")
+    status, _, err = run(capsys, "check", "--jobs", "1", name, "Dockerfile")
     assert status == 2
     assert err.count("\n") == 1 and err.startswith(f"dfmod: error: {name}: {said}")
     assert "Traceback" not in err
@@ -203,7 +203,7 @@ def test_ignored_files_are_listed_with_v_and_named_files_are_taken(
     write(tmp_path, {".gitignore": "vendor/\nold.Dockerfile\n", "Dockerfile": DOCKERFILE,
                      "old.Dockerfile": DOCKERFILE, "vendor/Dockerfile": DOCKERFILE})
     monkeypatch.chdir(tmp_path)
-    status, _, err = run(capsys, "check", "-v", "--show-files", ".")
+    _, _, err = run(capsys, "check", "-v", "--show-files", ".")
     assert "dfmod: skipped old.Dockerfile: ignored by .gitignore\n" in err
     assert "dfmod: skipped vendor: a directory ignored by .gitignore\n" in err
     assert set(shown_files(capsys, ".")) == {"Dockerfile"}

@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--stdin-filename", metavar="NAME",
                          help="read the file from stdin, as if it were NAME (for editors); "
                               "with --fix the fixed text goes to stdout")
+        sub.add_argument("--context", metavar="DIR",
+                         help="the build context of the Dockerfiles (as `docker build -f X DIR`)")
+        sub.add_argument("--no-respect-gitignore", dest="respect_gitignore",
+                         action="store_false", help="also walk what .gitignore files exclude")
+        sub.add_argument("--verbose", "-v", action="store_true",
+                         help="also say which candidate files were skipped, and why")
 
     check = commands.add_parser("check", help="report findings")
     common(check)
@@ -59,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                        default="text")
     check.add_argument("--repo", metavar="NAME",
                        help="name the repository in each --format json-lines record (e.g. org/name)")
+    check.add_argument("--show-files", action="store_true",
+                       help="list the files a run would cover, with kind and build context")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -74,8 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--squash", action="store_true", help="one commit instead of one per codemod")
     pr.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author")
     pr.add_argument("--push", metavar="REMOTE", help="push the branch to REMOTE")
-    pr.add_argument("--open", action="store_true",
-                    help="open the pull request with `gh`, or update the open one (needs gh)")
+    pr.add_argument("--open", action="store_true", help="run `gh pr create` (needs gh)")
     pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
     pr.add_argument("--format", choices=["text", "json"], default="text",
                     help="text or json: branch, commits, files, body file and the gh command")
@@ -184,25 +191,37 @@ def _run(args: argparse.Namespace) -> int:
     from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
-    from dfmod.workspace.discovery import discover
+    from dfmod.workspace.discovery import Discovery, Found, discover, display_path
+    from dfmod.workspace.kinds import classify
     from dfmod.workspace.runner import FileResult, process_text, run
     from dfmod.workspace.shard import AUTO, ShardError, resolve
+    from dfmod.workspace.targets import plan
 
     overrides = Overrides(select=tuple(args.select) if args.select else None,
                           ignore=tuple(args.ignore or ()), unsafe_fixes=args.unsafe_fixes,
                           config_file=args.config)
+
+    def configured(path: str) -> tuple[str, str] | None:
+        config = config_for(path, overrides)
+        directory = config.context_for(path)
+        return None if directory is None else (directory, f"`context` in {display_path(config.path or '')}")
     try:
         codemods = select_codemods(args.select, args.ignore)
         if getattr(args, "repo", None) is not None and args.format != "json-lines":
             raise InputError("--repo", "names the repository in --format json-lines records only")
         shard = None if args.stdin_filename else resolve(args.shard, os.environ)
+        if args.context is not None and not os.path.isdir(args.context):
+            raise InputError(args.context, "--context: no such directory")
         if args.stdin_filename:
             settings_for(args.stdin_filename, overrides)  # validate before reading stdin
-            paths: list[str] = []
+            text = sys.stdin.read()
+            kind = classify(args.stdin_filename, text)
+            found = Discovery([Found(args.stdin_filename, kind, named=True)])
         else:
-            paths = [path for path in discover(
-                args.paths, excluded=lambda path: config_for(path, overrides).excludes(path))
-                if shard is None or shard.holds(path)]
+            found = discover(args.paths, respect_gitignore=args.respect_gitignore,
+                             excluded=lambda path: config_for(path, overrides).excludes(path))
+        targets = [target for target in plan(found, args.context, configured)
+                   if shard is None or shard.holds(target.path)]
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
@@ -210,15 +229,24 @@ def _run(args: argparse.Namespace) -> int:
         _error(str(error))
         return EXIT_ERROR
     if shard is not None and args.shard == AUTO:  # say what was taken from the environment
-        sys.stderr.write(f"dfmod: shard {shard} ({shard.source}): {len(paths)} "
-                         f"file{'s' if len(paths) != 1 else ''}\n")
+        sys.stderr.write(f"dfmod: shard {shard} ({shard.source}): {len(targets)} "
+                         f"file{'s' if len(targets) != 1 else ''}\n")
+    if args.verbose:
+        for item in found.skipped:
+            sys.stderr.write(f"dfmod: skipped {display_path(item.path)}: {item.reason}\n")
+    if getattr(args, "show_files", False):
+        from dfmod.workspace.showfiles import show_files
+
+        sys.stdout.write(show_files(targets))
+        return EXIT_CLEAN
     mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
+    paths = [target.path for target in targets]
     if args.stdin_filename:
         results: Iterable[FileResult] = [process_text(
-            args.stdin_filename, sys.stdin.read(), overrides, "diff" if mode == "fix" else mode)]
+            targets[0], text, overrides, "diff" if mode == "fix" else mode)]
     else:
-        results = run(paths, overrides, mode, jobs=jobs)
+        results = run(targets, overrides, mode, jobs=jobs)
     failed = False
     tally = Tally()
     located: list[Located] = []  # kept only for the formats that need every finding at once
@@ -279,6 +307,8 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(formats.render(args.format, located, codemods))
     elif mode == "check" and tally.total:
         _write(sys.stdout, summary(tally, files) + "\n", _colour("colour_findings"))
+    elif mode == "check" and not failed:
+        sys.stdout.write(f"No findings in {files} file{'s' if files != 1 else ''}.\n")
     elif mode == "fix" and (tally.total or fixed):
         _write(sys.stderr, summary(tally, files, fixed) + "\n", _colour("colour_findings"))
     if mode == "diff":

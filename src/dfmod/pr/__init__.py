@@ -51,7 +51,7 @@ from dfmod.pr.git import (
     temporary_worktree,
     tree_of,
 )
-from dfmod.pr.remote import gh_create, open_pull_request, push, remote_state
+from dfmod.pr.remote import open_pull_request, push, remote_state
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     for message in errors:
         sys.stderr.write(f"dfmod: error: {message}\n")
     _report(plan, args.format)
-    if args.open and plan.status != "nothing-to-fix" and not open_pull_request(
-            args.repo, plan.base, plan.branch, plan.title, plan.body_file or ""):
+    if args.open and plan.status != "nothing-to-fix" and not open_pull_request(plan.gh, args.repo):
         return EXIT_ERROR
     return EXIT_ERROR if errors else EXIT_OK
 
@@ -93,6 +92,7 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for
     from dfmod.workspace.discovery import discover
+    from dfmod.workspace.targets import plan as plan_targets
 
     try:
         select_codemods(args.select, args.ignore)
@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     with temporary_worktree(top, base_sha) as worktree:
         in_tree = [os.path.join(worktree, rel) for rel in rel_paths]
         try:
-            paths = discover(in_tree, excluded=lambda path: config_for(path, overrides).excludes(path))
+            paths = plan_targets(discover(in_tree, excluded=lambda path: config_for(path, overrides).excludes(path)))
         except InputError as error:
             shown = dict(zip(in_tree, args.paths, strict=True))
             raise PrError(f"{shown.get(error.path, error.path)}: {error.reason} in {base}") from None
@@ -183,7 +183,8 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     plan.body_file = _write_body(top, branch, args.body_file, body)
     if args.push:
         plan.pushed = push(top, args.push, branch, head, remote_sha)
-    plan.gh = gh_create(base, branch, plan.title, plan.body_file)
+    plan.gh = ["gh", "pr", "create", "--base", base, "--head", branch, "--title", plan.title,
+               "--body-file", plan.body_file]
     return plan, errors
 
 def _repo_paths(repo_dir: str, top: str, paths: list[str]) -> list[str]:

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from dfmod.pr.body import Change, Left, commit_message, files_of, squash_message, title_of
 from dfmod.pr.git import commit_tree, git
 from dfmod.syntax.parsing import parse
-from dfmod.workspace.kinds import document_kind, kind_of
+from dfmod.workspace.kinds import classify, kind_of
 
 if TYPE_CHECKING:
     from dfmod.linting.engine import Settings
     from dfmod.workspace.config import Overrides
+    from dfmod.workspace.targets import Target
 
 @dataclass
 class Pass:
@@ -27,7 +28,7 @@ class Pass:
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # changed files outside the repository
 
-def engine_pass(worktree: str, paths: list[str], overrides: Overrides) -> Pass:
+def engine_pass(worktree: str, paths: list[Target], overrides: Overrides) -> Pass:
     """What `dfmod apply` does with `paths`: the runner in "diff" mode (nothing is written)."""
     from dfmod.workspace.runner import run
 
@@ -76,7 +77,7 @@ def _fix_text(path: str, rel: str, text: str,
     from dfmod.linting.companions import companion_sources
     from dfmod.linting.engine import fix
 
-    outcome = fix(parse(text, path, document_kind(path)), settings)
+    outcome = fix(parse(text, path, classify(path, text)), settings)
     changes = [Change(rel, applied.rule, applied.fix.description, applied.fix.applicability.value)
                for applied in outcome.applied if applied.fix is not None]
     companions = {source.path: new for source, new in companion_sources(outcome.applied)}

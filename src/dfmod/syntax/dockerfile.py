@@ -214,9 +214,6 @@ class Dockerfile(TextDocument):
         return sum(script.has_error for instruction in self.instructions
                    for script in run_scripts(self, instruction))
 
-    def related_paths(self) -> list[str]:
-        return []
-
     def lineage(self, stage: Stage) -> list[Stage]:
         """The stage and the earlier stages it is built `FROM`, oldest first."""
         chain = [stage]

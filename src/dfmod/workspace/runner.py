@@ -1,17 +1,17 @@
 """Running dfmod over many files: the work behind `check`, `apply` and `pr`.
 
 Each file is read, gets the settings of its nearest configuration (`dfmod.workspace.config`), is
-parsed as its kind, checked or fixed, and (in "fix" mode) written back atomically; a
-file's failure becomes its `error` and never stops the others. Documents can bring other
-files into the run (a compose file brings the Dockerfiles it builds); each file is
-processed once. With `jobs > 1` files are processed in parallel processes.
+parsed as its kind (the target's, else `dfmod.workspace.kinds.classify`), judged with its
+surroundings (`dfmod.workspace.context`: build context, merged compose files), checked or
+fixed, and (in "fix" mode) written back atomically; a file's failure becomes its `error`
+and never stops the others. Which files, and what they bring in, is decided before
+(`dfmod.workspace.targets`). With `jobs > 1` files are processed in parallel processes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dfmod.linting.companions import companion_sources
 from dfmod.linting.engine import Settings, check, fix
@@ -20,7 +20,9 @@ from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
 from dfmod.syntax.source import InputError, SourceFile, decode, read_source, write_source
 from dfmod.workspace.config import ConfigError, Overrides, settings_for
-from dfmod.workspace.kinds import document_kind
+from dfmod.workspace.context import surroundings
+from dfmod.workspace.kinds import classify
+from dfmod.workspace.targets import Target
 
 
 @dataclass
@@ -31,7 +33,6 @@ class FileResult:
     after: str | None = None  # the fixed text (None when only checking)
     applied: int = 0
     error: str | None = None
-    related: list[str] = field(default_factory=list)
     companions: list[FileResult] = field(default_factory=list)  # other files the fixes edit
     companion: bool = False  # this result is such a file (not a document dfmod checks)
 
@@ -40,28 +41,31 @@ class FileResult:
         return self.after is not None and self.after != self.before
 
 
-def process(path: str, overrides: Overrides | Settings, mode: str) -> FileResult:
+def process(target: Target, overrides: Overrides | Settings, mode: str) -> FileResult:
     """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write).
 
     `overrides` (the command line) are combined with the file's configuration; explicit
     `Settings` are used as they are (as `dfmod pr` does for one codemod at a time).
     """
     try:
-        return _process(read_source(path), overrides, mode)
+        return _process(read_source(target.path), target, overrides, mode)
     except InputError as error:
-        return FileResult(path, error=str(error))
+        return FileResult(target.path, error=str(error))
 
 
-def process_text(path: str, text: str, overrides: Overrides | Settings, mode: str) -> FileResult:
-    """Text that claims to be `path` (from an editor's buffer): never written anywhere."""
+def process_text(target: Target, text: str, overrides: Overrides | Settings,
+                 mode: str) -> FileResult:
+    """Text that claims to be `target.path` (an editor's buffer): never written anywhere."""
     try:
         raw = text.encode("utf-8", "surrogateescape")
-        return _process(SourceFile(path, decode(path, raw), raw), overrides, mode)
+        return _process(SourceFile(target.path, decode(target.path, raw), raw), target,
+                        overrides, mode)
     except InputError as error:
-        return FileResult(path, error=str(error))
+        return FileResult(target.path, error=str(error))
 
 
-def _process(source: SourceFile, overrides: Overrides | Settings, mode: str) -> FileResult:
+def _process(source: SourceFile, target: Target, overrides: Overrides | Settings,
+             mode: str) -> FileResult:
     path = source.path
     result = FileResult(path, before=source.text)
     try:
@@ -70,10 +74,10 @@ def _process(source: SourceFile, overrides: Overrides | Settings, mode: str) -> 
     except (ConfigError, KeyError) as error:
         raise InputError(path, f"configuration: {error}") from None
     try:
-        doc = parse(source.text, path, document_kind(path))
+        doc = parse(source.text, path, target.kind or classify(path, source.text))
     except DocumentError as error:
         raise InputError(path, f"cannot parse: {error}") from None
-    result.related = doc.related_paths()
+    settings = replace(settings, surroundings=surroundings(target, doc))
     if mode == "check":
         findings = check(doc, settings.instances(doc.kind), settings)
         result.findings = [Located.of(doc, item) for item in findings]
@@ -94,38 +98,29 @@ def _process(source: SourceFile, overrides: Overrides | Settings, mode: str) -> 
     return result
 
 
-def _process_star(arguments: tuple[str, Overrides | Settings, str]) -> FileResult:
+def _process_star(arguments: tuple[Target, Overrides | Settings, str]) -> FileResult:
     return process(*arguments)
 
 
-def run(paths: Iterable[str], overrides: Overrides | Settings, mode: str,
+def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
         jobs: int = 1) -> Iterator[FileResult]:
-    """Process `paths` (and the files they bring in) once each, yielding results in order."""
-    seen: set[str] = set()
-    pending = list(paths)
+    """Process the targets (`dfmod.workspace.targets.plan`), yielding results in order."""
+    batch = list(targets)
     executor = None
-    if jobs > 1 and len(pending) > 1:
+    if jobs > 1 and len(batch) > 1:
         from concurrent.futures import ProcessPoolExecutor  # ~25 ms: only when it pays
 
-        executor = ProcessPoolExecutor(min(jobs, len(pending)))
+        executor = ProcessPoolExecutor(min(jobs, len(batch)))
     try:
-        while pending:
-            batch = []
-            for path in pending:
-                key = os.path.realpath(path)
-                if key not in seen:
-                    seen.add(key)
-                    batch.append(path)
-            pending = []
-            if executor is not None:
-                results = executor.map(_process_star, [(p, overrides, mode) for p in batch],
-                                       chunksize=max(1, len(batch) // (jobs * 8)))
-            else:
-                results = (process(p, overrides, mode) for p in batch)
-            for result in results:
-                pending.extend(result.related)
-                yield result
-                yield from result.companions
+        if executor is not None:
+            results: Iterable[FileResult] = executor.map(
+                _process_star, [(target, overrides, mode) for target in batch],
+                chunksize=max(1, len(batch) // (jobs * 8)))
+        else:
+            results = (process(target, overrides, mode) for target in batch)
+        for result in results:
+            yield result
+            yield from result.companions
     finally:
         if executor is not None:
             executor.shutdown()
