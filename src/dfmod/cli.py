@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--squash", action="store_true", help="one commit instead of one per codemod")
     pr.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author")
     pr.add_argument("--push", metavar="REMOTE", help="push the branch to REMOTE")
-    pr.add_argument("--open", action="store_true", help="run `gh pr create` (needs gh)")
+    pr.add_argument("--open", action="store_true",
+                    help="open the pull request with `gh`, or update the open one (needs gh)")
     pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
     pr.add_argument("--format", choices=["text", "json"], default="text",
                     help="text or json: branch, commits, files, body file and the gh command")

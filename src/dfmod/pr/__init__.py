@@ -51,7 +51,7 @@ from dfmod.pr.git import (
     temporary_worktree,
     tree_of,
 )
-from dfmod.pr.remote import open_pull_request, push, remote_state
+from dfmod.pr.remote import gh_create, open_pull_request, push, remote_state
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     for message in errors:
         sys.stderr.write(f"dfmod: error: {message}\n")
     _report(plan, args.format)
-    if args.open and plan.status != "nothing-to-fix" and not open_pull_request(plan.gh, args.repo):
+    if args.open and plan.status != "nothing-to-fix" and not open_pull_request(
+            args.repo, plan.base, plan.branch, plan.title, plan.body_file or ""):
         return EXIT_ERROR
     return EXIT_ERROR if errors else EXIT_OK
 
@@ -183,8 +184,7 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     plan.body_file = _write_body(top, branch, args.body_file, body)
     if args.push:
         plan.pushed = push(top, args.push, branch, head, remote_sha)
-    plan.gh = ["gh", "pr", "create", "--base", base, "--head", branch, "--title", plan.title,
-               "--body-file", plan.body_file]
+    plan.gh = gh_create(base, branch, plan.title, plan.body_file)
     return plan, errors
 
 def _repo_paths(repo_dir: str, top: str, paths: list[str]) -> list[str]:
