@@ -1,25 +1,40 @@
-"""Nothing checks at build time that the image can import what it runs.
+"""Nothing checks at build time that the image can import what it runs — where it can miss.
 
 ## What it finds
 An image whose `CMD`/`ENTRYPOINT` starts Python (`python app.py`, `python -m uvicorn`,
 `uvicorn main:app`, `gunicorn -k uvicorn.workers.UvicornWorker app:app`,
-`celery -A proj worker`, `/opt/venv/bin/alembic upgrade head && …`) while no `RUN` in the
-final stage, after the last step that can change what that interpreter sees, imports the
-packages the application needs. What it needs is read from:
+`celery -A proj worker`, `uv run uvicorn …`, `poetry run python …`, `sh -c "gunicorn
+--bind :${PORT} app:app"`) **and** a way, visible in the Dockerfile, for the installed
+packages to miss the interpreter it runs:
+- packages (a venv, site-packages, a `--prefix` tree, a user base) copied from another stage;
+- `pip install --user` as one user and `CMD` as another;
+- an install into a `--target`/`--prefix` directory;
+- an install whose failure is masked (`pip install x || true`);
+- a cleanup that deletes files of installed packages;
+- a venv that is not on `PATH` for a `CMD` that runs a bare `python` or script.
+A plain install into the image `CMD` runs is not reported: the install itself proved what a
+check would. The stage judged is the one a compose file's `build.target` names, else the
+last. Nothing in the final stage, after the last step that can change what that
+interpreter sees, verifies the packages the application needs. What it needs is read from:
 
 - the requirements files and `pyproject.toml` the Dockerfile installs (`pip install -r X`,
   `uv pip install -r X`, `pip install .`, `uv sync`, `poetry install`, and package names on
-  the command line), read from the build context (see `dfmod check --show-files`) with
-  distribution names mapped to import names (`PyYAML` → `yaml`, `python-dotenv` → `dotenv`,
-  `beautifulsoup4` → `bs4`, otherwise lower case with `-` as `_`); lines whose environment
-  marker is false for a Linux image, or cannot be decided, are left out, as are URLs,
-  editable installs and build tools (pip, setuptools, wheel…);
+  the command line), read from the build context; lines whose environment marker is false
+  for a Linux image, or cannot be decided, are left out, as are URLs, editable installs,
+  build and test tools (pip, setuptools, pytest, ruff…), installs that run only under a
+  condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), and installs into a
+  `--target` directory that is not on `PYTHONPATH`. A distribution is checked by importing
+  its module only where the import name is known for sure — from the wheel's own metadata
+  (a `--find-links` directory in the build context) or a table of checked names; otherwise
+  the distribution itself is looked up with `importlib.metadata` (`msgpack-python` is
+  imported as `msgpack`, `llama-cpp-python` as `llama_cpp`: a guessed name would fail a
+  build that is fine). When the Dockerfile deletes `*.dist-info`, no lookup is made;
 - the server that `CMD` starts (uvicorn, gunicorn and its worker class, celery, alembic,
   flask, streamlit, gradio, hypercorn, daphne…);
 - the module-level imports of the application module `CMD` names (`main` for
   `uvicorn main:app`, `app.py` for `python app.py`), read with libcst; standard library
-  modules and modules the build context sends (present there, not left out by
-  `.dockerignore`) are the application's own, not third-party, and are skipped.
+  modules and modules present in the build context (the app's own) are skipped, and an app
+  module that extends `sys.path` itself is not read.
 
 A verification that already imports everything (a `RUN python -c "import …"` at or after
 that point in the final stage, and `<script> --version` for the console scripts) is read,
@@ -39,8 +54,9 @@ PATH`, runs in a different situation and catches none of them.
 
 ## Fix
 Unsafe (it adds a build step, which fails the build when an import fails — that is its
-purpose): append a `RUN` in the final stage, after the last `USER`, `COPY --from`, package
-install and `ENV` of `PATH`/`VIRTUAL_ENV`/`PYTHON*`, with the interpreter `CMD` uses
+purpose): append a `RUN` in the final stage, after the last `USER`, `COPY`/`ADD`, package
+install or cleanup and `ENV` of `PATH`/`VIRTUAL_ENV`/`PYTHON*`, with the interpreter `CMD`
+uses behind the launcher it uses (`uv run python`)
 (`/opt/venv/bin/python` when `CMD` runs `/opt/venv/bin/uvicorn`; `python` for a bare
 console script found on `PATH`, or `python3` on images that are not Python images), and
 `--version` for the console scripts known to support it (uvicorn, gunicorn, celery,
@@ -56,13 +72,13 @@ script path contains characters that would need quoting, the finding has no fix.
 # before
 FROM python:3.12-slim
 COPY requirements.txt .
-RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip pip install --user -r requirements.txt
 USER app
 CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
 # after
 FROM python:3.12-slim
 COPY requirements.txt .
-RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip pip install --user -r requirements.txt
 USER app
 RUN python -c "import fastapi, uvicorn" && uvicorn --version
 CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
@@ -76,26 +92,34 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
+from dfmod.linting.wording import join_names
+from dfmod.semantic.findcmd import parse_find, rm_operands
+from dfmod.semantic.masking import element_install, is_test, masks
 from dfmod.semantic.pydeps import (
     import_names,
     is_stdlib,
+    is_tooling,
+    normalize_name,
     parse_requirement,
     read_pyproject,
     read_requirements,
     top_level_imports,
     verification_module,
+    wheel_import_names,
 )
-from dfmod.semantic.runtime import PYTHON, Runtime, runtime
-from dfmod.semantic.tools import ToolCall, basename, tool_call
+from dfmod.semantic.runtime import PYTHON, Runtime, launcher_words, runtime
+from dfmod.semantic.state import known_env, user_before
+from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
+from dfmod.semantic.venvs import find_venvs
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
-from dfmod.syntax.shell import is_posix_shell
+from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -103,25 +127,39 @@ _INTERPRETER_ENV = {"PATH", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONUS
                     "PYTHONNOUSERSITE"}
 _WINDOWS = ("windows", "nanoserver", "servercore")
 _LAST_GAPS = {"CMD", "ENTRYPOINT", "HEALTHCHECK", "ONBUILD", "STOPSIGNAL"}
-_PIP_VALUE_OPTIONS = {
-    "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target",
-    "--prefix", "--root", "--python", "-p", "--platform", "--python-version",
-    "--implementation", "--abi", "--only-binary", "--no-binary", "--trusted-host",
-    "--progress-bar", "--src", "--upgrade-strategy", "--cache-dir", "--log", "--report",
-    "--config-settings", "-C", "--global-option", "--index-strategy", "--keyring-provider",
-}
+_PACKAGE_DIRS = ("site-packages", "dist-packages")
+_SKIPPED_CLEANUP = ("__pycache__", "*.pyc", "*.pyo")
+# Shell compounds whose commands run only when a condition says so.
+_CONDITIONAL_KINDS = {"if_statement", "case_statement", "while_statement", "for_statement",
+                      "c_style_for_statement", "function_definition"}
 
 
 @dataclass
 class _Wanted:
-    """Modules and scripts to verify, each with the reason it is needed."""
+    """What to verify, each with the reason it is needed: modules to import (their names
+    known for sure), distributions whose import name is not known (checked installed with
+    `importlib.metadata`), and console scripts to run with `--version`."""
 
     modules: dict[str, str] = field(default_factory=dict)
+    distributions: dict[str, str] = field(default_factory=dict)
     scripts: dict[str, str] = field(default_factory=dict)
 
     def module(self, name: str, reason: str) -> None:
         if _MODULE.match(name) and not is_stdlib(name):
             self.modules.setdefault(verification_module(name), reason)
+
+    def distribution(self, name: str, reason: str, known: dict[str, tuple[str, ...]]) -> None:
+        """A distribution an install brings in: its modules where they are known (a wheel's
+        own metadata first, then `IMPORT_NAMES`), else the distribution itself."""
+        modules = known.get(normalize_name(name))
+        if modules is None:
+            modules = import_names(name)
+        if modules is None:
+            if re.fullmatch(r"[A-Za-z0-9._-]+", name):
+                self.distributions.setdefault(normalize_name(name), reason)
+            return
+        for module in modules:
+            self.module(module, reason)
 
 
 class VerifyImports(Codemod):
@@ -135,47 +173,69 @@ class VerifyImports(Codemod):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         doc = ctx.doc
-        final = doc.final_stage
+        final = _deployable(ctx)
         if final is None:
             return
         found = runtime(doc, final)
         if found is None:
             return
         sources = _contributing_stages(doc, final)
+        exposure = _exposure(ctx, final, sources, found)
+        if exposure is None:
+            return  # a plain install in the image CMD runs: nothing a check would catch
         copies = _context_copies(sources)
         version = _python_version(doc, final)
         wanted = _Wanted()
-        self._from_installs(ctx, sources, copies, version, wanted)
+        self._from_installs(ctx, final, sources, copies, version, wanted)
         self._from_runtime(ctx, found, copies, wanted)
         for name in self.options.get("modules") or []:
             wanted.module(str(name), "listed in the options")
         for name in self.options.get("scripts") or []:
             wanted.scripts.setdefault(str(name), "listed in the options")
-        if not wanted.modules and not wanted.scripts:
+        if _deletes_metadata(ctx, sources):
+            wanted.distributions.clear()  # without metadata, a distribution check would fail
+        if not wanted.modules and not wanted.scripts and not wanted.distributions:
             return
         anchor = _anchor(ctx, final)
-        covered_modules, covered_scripts = _covered(ctx, final, anchor)
+        covered_modules, covered_scripts, covered_distributions = _covered(ctx, final, anchor)
         missing = sorted((name for name in wanted.modules if name not in covered_modules),
                          key=lambda name: (name.lower(), name))
+        distributions = sorted(name for name in wanted.distributions
+                               if name not in covered_distributions)
         scripts = [name for name in wanted.scripts if basename(name) not in covered_scripts]
-        if not missing and not scripts:
+        if not missing and not scripts and not distributions:
             return
         interpreter = _interpreter(doc, final, found)
-        yield self._finding(ctx, final, anchor, found, interpreter, missing, scripts, wanted)
+        yield self._finding(ctx, final, anchor, found, interpreter, missing, distributions,
+                            scripts, exposure)
 
     # -- what to verify --------------------------------------------------------------
-    def _from_installs(self, ctx: Context, stages: list[Stage], copies: list[str],
+    def _from_installs(self, ctx: Context, final: Stage, stages: list[Stage], copies: list[str],
                        version: str | None, wanted: _Wanted) -> None:
+        """The distributions the installs bring in — except those installed only under a
+        condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), into a
+        `--target`/`--prefix` directory the interpreter does not search, and test tools."""
+        # The same install line is read once: thousands of `pip install -r requirements.txt`
+        # would otherwise look for and parse the file thousands of times.
+        installed: dict[tuple[str | None, ...], list[tuple[str, str]]] = {}
+        env = known_env(ctx.doc, final.instructions[-1])
         for stage in stages:
             for instruction in stage.instructions:
                 for script in ctx.scripts(instruction):
+                    conditional = _conditional_commands(script)
                     for command in script.commands:
                         call = tool_call(command)
-                        if call is None or not call.is_install:
+                        if call is None or not call.is_install or id(command) in conditional:
                             continue
-                        for requirement, reason in _installed(ctx, call, copies, version):
-                            for module in import_names(requirement):
-                                wanted.module(module, reason)
+                        if not _searched(ctx, call, final, env):
+                            continue
+                        key = (call.tool, call.subcommand, *(word.value for word in call.args))
+                        if key not in installed:
+                            installed[key] = list(_installed(ctx, call, copies, version))
+                        known = _wheel_names(ctx, call, copies)
+                        for requirement, reason in installed[key]:
+                            if not is_tooling(requirement):
+                                wanted.distribution(requirement, reason, known)
 
     def _from_runtime(self, ctx: Context, found: Runtime, copies: list[str],
                       wanted: _Wanted) -> None:
@@ -204,55 +264,51 @@ class VerifyImports(Codemod):
 
     # -- the finding -----------------------------------------------------------------
     def _finding(self, ctx: Context, final: Stage, anchor: int, found: Runtime,
-                 interpreter: str, missing: list[str], scripts: list[str],
-                 wanted: _Wanted) -> Finding:
+                 interpreter: str, missing: list[str], distributions: list[str],
+                 scripts: list[str], exposure: str) -> Finding:
         doc = ctx.doc
-        subject = []
-        if missing:
-            subject.append(f"imports {', '.join(missing)} with `{interpreter}`")
-        if scripts:
-            subject.append("runs " + ", ".join(f"`{name} --version`" for name in scripts))
-        reasons: dict[str, list[str]] = {}
-        for name in missing:
-            reasons.setdefault(wanted.modules[name], []).append(name)
-        for name in scripts:
-            reasons.setdefault(wanted.scripts[name], []).append(basename(name))
-        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in reasons.items())
-        message = (
-            "nothing in the final stage (after its last install, `USER` or `COPY --from`) "
-            f"{' and '.join(subject)} as {found.instruction.keyword} at line "
-            f"{found.instruction.start_line} will ({why}): if a package went to another "
-            "interpreter, user or stage (`pip install --user` before `USER`, a venv not on "
-            "PATH or not copied), the build passes and the container fails at start with "
-            "`No module named …`")
+        names = [*missing, *distributions, *(basename(name) for name in scripts)]
+        message = (f"{exposure}, and no build step checks that `{interpreter}` finds "
+                   f"{join_names(names, 4)}: a miss fails only at container start")
         if ctx.build.note:
             message += f" ({ctx.build.note})"
         base = doc.lineage(final)[0].base.lower()
+        keyword_span = found.instruction.keyword_span
         if any(name in base for name in _WINDOWS):
-            return self.finding(found.instruction.keyword_span, message)
-        if not all(_SAFE_WORD.match(word) for word in [interpreter, *scripts]):
-            return self.finding(found.instruction.keyword_span, message)
+            return self.finding(keyword_span, message)
+        launcher = next((command.launcher for command in found.commands if command.launcher), ())
+        program = [*launcher, interpreter[len(" ".join(launcher)):].strip()] if launcher else [interpreter]
+        if not all(_SAFE_WORD.match(word) for word in [*program, *scripts]):
+            return self.finding(keyword_span, message)
+        code = _verification_code(missing, distributions)
         if _has_no_shell(base):
             # No /bin/sh to run a shell-form RUN: an exec-form RUN can still import.
-            if not missing:
-                return self.finding(found.instruction.keyword_span, message)
+            if not code:
+                return self.finding(keyword_span, message)
             after = _placement(ctx, final, anchor, 1)
-            line = "RUN " + json.dumps([interpreter, "-c", f"import {', '.join(missing)}"])
+            line = "RUN " + json.dumps([*program, "-c", code])
         else:
-            parts = []
-            if missing:
-                parts.append(f'{interpreter} -c "import {", ".join(missing)}"')
-            parts.extend(f"{name} --version" for name in scripts)
+            parts = [f'{interpreter} -c "{code}"'] if code else []
+            parts.extend(" ".join([*launcher, name, "--version"]) for name in scripts)
             after = _placement(ctx, final, anchor, len(parts))
             if not is_posix_shell(_shell_at(doc, after)):
-                return self.finding(found.instruction.keyword_span, message)
+                return self.finding(keyword_span, message)
             line = "RUN " + " && ".join(parts)
         edit = insert_after(doc, after, line)
         if edit is None:
-            return self.finding(found.instruction.keyword_span, message)
-        return self.finding(found.instruction.keyword_span, message, Fix(
-            (edit,), Applicability.UNSAFE,
-            f"Add `{line}` after line {after.end_line}"))
+            return self.finding(keyword_span, message)
+        return self.finding(keyword_span, message, Fix(
+            (edit,), Applicability.UNSAFE, f"Add `{line}` after line {after.end_line}"))
+
+
+def _verification_code(modules: list[str], distributions: list[str]) -> str:
+    """`import a, b` for the modules, and an `importlib.metadata` lookup for each
+    distribution whose import name is not known (it raises PackageNotFoundError)."""
+    parts = [f"import {', '.join(modules)}"] if modules else []
+    if distributions:
+        parts.append("from importlib.metadata import distribution as d")
+        parts.append("; ".join(f"d('{name}')" for name in distributions))
+    return "; ".join(parts)
 
 
 def _has_no_shell(base: str) -> bool:
@@ -260,6 +316,162 @@ def _has_no_shell(base: str) -> bool:
     if base == "scratch" or "distroless" in base:
         return True
     return base.startswith("cgr.dev/chainguard/") and "-dev" not in base
+
+
+# -- when a check can catch something -------------------------------------------------
+
+def _deployable(ctx: Context) -> Stage | None:
+    """The stage that is shipped: the one a compose file's `build.target` names, else the
+    last."""
+    doc = ctx.doc
+    named = ctx.build.stage
+    return (doc.stage_named(named) if named else None) or doc.final_stage
+
+
+def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) -> str | None:
+    """How the installed packages can miss the interpreter CMD runs, as this Dockerfile
+    shows it — or None for a plain install into the image that runs (a check would then
+    repeat what the install already proved)."""
+    doc = ctx.doc
+    lineage = doc.lineage(final)
+    installer: str | None = None  # who ran a `pip install --user`
+    for stage in lineage:
+        for instruction in stage.instructions:
+            origin = instruction.flag("from")
+            if instruction.keyword in ("COPY", "ADD") and origin is not None and origin.value:
+                other = doc.stage_named(origin.value)
+                if other is not None and other not in lineage and any(
+                        _installs(ctx, item) for item in doc.lineage(other)):
+                    return (f"line {instruction.start_line} copies packages from stage "
+                            f"`{other.name or other.index}`")
+            for script in ctx.scripts(instruction):
+                for command in script.commands:
+                    call = tool_call(command)
+                    if call is None or not call.is_install:
+                        continue
+                    if call.has_option("--user") or known_env(doc, instruction).get("PIP_USER"):
+                        installer = user_before(doc, instruction) or "root"
+                    if call.option_values("-t", "--target") or call.option_values("--prefix"):
+                        return f"line {instruction.start_line} installs into a `--target`/`--prefix` directory"
+                for chain in script.chains:
+                    if any(element_install(mask.guarded) for mask in masks(chain)):
+                        return f"the install at line {instruction.start_line} may fail unnoticed (`||`)"
+                if any(_deletes_package_files(command) for command in script.commands):
+                    return f"line {instruction.start_line} deletes files of installed packages"
+    runner = user_before(doc, found.instruction) or "root"
+    if installer is not None and runner != installer:
+        return f"`pip install --user` runs as `{installer}` but CMD as `{runner}`"
+    interpreter = _interpreter(doc, final, found)
+    path = known_env(doc, found.instruction).get("PATH", "").split(":")
+    for venv in find_venvs(doc, final):
+        if not interpreter.startswith(venv.path + "/") and venv.path + "/bin" not in path:
+            return f"the venv {venv.path} is not on PATH for CMD"
+    return None
+
+
+def _installs(ctx: Context, stage: Stage) -> bool:
+    return any(call is not None and call.is_install
+               for instruction in stage.instructions for script in ctx.scripts(instruction)
+               for call in map(tool_call, script.commands))
+
+
+def _deletes_package_files(command: Command) -> bool:
+    """`rm -rf …/site-packages/x`, `find …/site-packages … -delete`: a cleanup inside installed
+    packages other than bytecode caches."""
+    operands = rm_operands(command)
+    if operands is not None:
+        return any(_inside_packages(word.value) and not _bytecode(word.value) for word in operands)
+    find = parse_find(command)
+    if find is None or not find.actions or not any(_inside_packages(word.value) for word in find.paths):
+        return False
+    patterns = [word.value or "" for _, word in find.arguments("-name", "-iname", "-path")]
+    return not patterns or not all(_bytecode(pattern) for pattern in patterns)
+
+
+def _inside_packages(path: str | None) -> bool:
+    return path is not None and any(part in path for part in _PACKAGE_DIRS)
+
+
+def _bytecode(path: str | None) -> bool:
+    name = posixpath.basename((path or "").rstrip("/"))
+    return name in _SKIPPED_CLEANUP or name.endswith((".pyc", ".pyo"))
+
+
+def _conditional_commands(script: ShellScript) -> set[int]:
+    """The commands (by id) that run only under a condition: inside `if`/`case`/loops, after
+    a test (`[ "$DEV" = 1 ] && pip install …`) or after `||` in their and-or list."""
+    found: set[int] = set()
+    for chain in script.chains:
+        for element in chain.elements:
+            if element.kind in _CONDITIONAL_KINDS:
+                found.update(id(command) for command in element.commands)
+        for first, last in chain.and_or_lists():
+            guarded = chain.condition
+            for index in range(first, last + 1):
+                element = chain.elements[index]
+                if index > first and chain.operators[index - 1].text == "||":
+                    guarded = True
+                if guarded:
+                    found.update(id(command) for command in element.commands)
+                if is_test(element):
+                    guarded = True
+    return found
+
+
+def _searched(ctx: Context, call: ToolCall, final: Stage, env: Mapping[str, str]) -> bool:
+    """Whether the interpreter CMD runs searches where the install puts its packages: a
+    `--target` directory only when it is on `PYTHONPATH` (an app that extends `sys.path`
+    itself is beyond reading), a `--prefix` only when it is `/usr/local` or copied there."""
+    targets = call.option_values("-t", "--target")
+    if targets:
+        searched = [entry.rstrip("/") for entry in env.get("PYTHONPATH", "").split(":") if entry]
+        return all(target is not None and target.rstrip("/") in searched for target in targets)
+    prefixes = call.option_values("--prefix")
+    if prefixes:
+        return all(prefix is not None and (prefix.rstrip("/") in ("/usr/local", "/usr")
+                                           or _copied_to_usr(ctx, final, prefix))
+                   for prefix in prefixes)
+    return True
+
+
+def _copied_to_usr(ctx: Context, final: Stage, prefix: str) -> bool:
+    for stage in ctx.doc.lineage(final):
+        for instruction in stage.instructions:
+            words = [word.value.rstrip("/") for word in instruction.words]
+            if (instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is not None
+                    and len(words) >= 2 and prefix.rstrip("/") in words[:-1]
+                    and words[-1] in ("/usr/local", "/usr")):
+                return True
+    return False
+
+
+def _wheel_names(ctx: Context, call: ToolCall, copies: list[str]) -> dict[str, tuple[str, ...]]:
+    """Import names read from the wheels of the install's `--find-links` directories that
+    the build context holds (a wheel's own metadata is the surest source there is)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for link in call.option_values("-f", "--find-links"):
+        if link is None or "://" in link:
+            continue
+        name = posixpath.basename(link.rstrip("/"))
+        candidates = [source for source in copies if posixpath.basename(source) == name]
+        candidates += [link.lstrip("/"), name]
+        directory = next((full for full in map(ctx.build.directory, candidates) if full), None)
+        if directory is None:
+            continue
+        for entry in sorted(os.listdir(directory))[:500]:
+            if entry.endswith(".whl"):
+                read = wheel_import_names(os.path.join(directory, entry))
+                if read is not None:
+                    found[normalize_name(read[0])] = read[1]
+    return found
+
+
+def _deletes_metadata(ctx: Context, stages: list[Stage]) -> bool:
+    """Whether a RUN deletes `*.dist-info`/`*.egg-info` (then a distribution lookup would
+    fail although the package imports; see keep-dist-info)."""
+    return any(re.search(r"(dist|egg)-info", script.source.text)
+               for stage in stages for instruction in stage.instructions
+               for script in ctx.scripts(instruction))
 
 
 # -- stages, files and the build context ----------------------------------------------
@@ -338,10 +550,15 @@ def _module_file(ctx: Context, roots: list[str], module: str) -> str | None:
 
 
 def _read_imports(path: str) -> list[str]:
+    """The module's top-level imports — none when it extends `sys.path` itself
+    (`sys.path.insert(0, "/app/vendor")`, `site.addsitedir`): what it imports then comes
+    from directories no check outside the app can see."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             source = handle.read()
     except OSError:
+        return []
+    if re.search(r"\bsys\.path\.(insert|append|extend)\b|\bsite\.addsitedir\b", source):
         return []
     return top_level_imports(source) or []
 
@@ -395,7 +612,7 @@ def _installed(ctx: Context, call: ToolCall, copies: list[str],
             for item in reader(path, version):
                 yield item.name, f"a requirement in {_shown(ctx, item.source)}"
             continue
-        if value in _PIP_VALUE_OPTIONS or value in ("-c", "--constraint"):
+        if value in PIP_VALUE_OPTIONS:
             index += 1
             continue
         if value.startswith("-"):
@@ -431,7 +648,7 @@ def _line_of(ctx: Context, call: ToolCall) -> int:
 
 def _anchor(ctx: Context, final: Stage) -> int:
     """Index (in the final stage) of the last step that changes what the interpreter sees:
-    `USER`, `COPY --from`, a package install, or `ENV` of PATH/VIRTUAL_ENV/PYTHON*."""
+    `USER`, `COPY`/`ADD`, a package install or cleanup, or `ENV` of PATH/VIRTUAL_ENV/PYTHON*."""
     anchor = 0
     for position, instruction in enumerate(final.instructions):
         if _changes_interpreter(ctx, instruction):
@@ -440,37 +657,65 @@ def _anchor(ctx: Context, final: Stage) -> int:
 
 
 def _changes_interpreter(ctx: Context, instruction: Instruction) -> bool:
+    """Whether an instruction can change what is installed, or what is copied into the
+    app's directory (a copied module can shadow a package)."""
     keyword = instruction.keyword
-    if keyword == "USER" or (keyword in ("COPY", "ADD") and instruction.flag("from")):
+    if keyword in ("USER", "COPY", "ADD"):
         return True
     if keyword == "ENV":
         return any(pair.name in _INTERPRETER_ENV for pair in env_pairs(instruction))
     for script in ctx.scripts(instruction):
         for command in script.commands:
             call = tool_call(command)
-            if call is not None and call.is_install:
+            if (call is not None and call.is_install) or _deletes_package_files(command):
                 return True
     return False
 
 
-def _covered(ctx: Context, final: Stage, anchor: int) -> tuple[set[str], set[str]]:
-    """Modules imported by `python -c` and scripts run with `--version` in RUNs at or after
-    the anchor of the final stage."""
+def _covered(ctx: Context, final: Stage, anchor: int) -> tuple[set[str], set[str], set[str]]:
+    """Modules imported and distributions looked up by `python -c`, and scripts run with
+    `--version`, in RUNs at or after the anchor of the final stage."""
     modules: set[str] = set()
     scripts: set[str] = set()
+    distributions: set[str] = set()
     for instruction in final.instructions[anchor:]:
         for argv in _run_argvs(ctx, instruction):
             if not argv or argv[0] is None:
                 continue
-            name = basename(argv[0])
+            launcher = launcher_words([value or "" for value in argv])
+            if launcher and any(value in ("--version", "-V") for value in argv[len(launcher):]):
+                scripts.add(basename(argv[len(launcher)]))
+                continue
+            argv = argv[len(launcher):]
+            name = basename(argv[0] or "")
             if PYTHON.match(name):
                 for index, value in enumerate(argv[:-1]):
                     code = argv[index + 1]
                     if value == "-c" and code is not None:
                         modules |= _imported_by(code)
+                        distributions |= _looked_up(code)
             elif any(value in ("--version", "-V") for value in argv[1:]):
                 scripts.add(name)
-    return modules, scripts
+    return modules, scripts, distributions
+
+
+def _looked_up(code: str) -> set[str]:
+    """The distributions a `python -c` program looks up: `distribution('x')`, `d('x')`,
+    `version('x')` (normalised)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            function = node.func
+            name = function.attr if isinstance(function, ast.Attribute) else (
+                function.id if isinstance(function, ast.Name) else "")
+            if name in ("distribution", "version", "metadata", "d"):
+                found.add(normalize_name(node.args[0].value))
+    return found
 
 
 def _run_argvs(ctx: Context, instruction: Instruction) -> list[list[str | None]]:
@@ -504,8 +749,11 @@ def _imported_by(code: str) -> set[str]:
 
 def _interpreter(doc: Dockerfile, final: Stage, found: Runtime) -> str:
     """The interpreter CMD runs: as spelled, or next to its console script, or the one on
-    PATH (`python` on Python images and with a venv, `python3` elsewhere)."""
+    PATH (`python` on Python images and with a venv, `python3` elsewhere) — behind the
+    launcher CMD uses (`uv run python`), so the check runs where the app will."""
     for command in reversed(found.commands):
+        if command.launcher:
+            return " ".join([*command.launcher, command.interpreter or "python"])
         if command.interpreter:
             return command.interpreter
     return _bare_python(doc, final)

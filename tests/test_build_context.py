@@ -24,7 +24,8 @@ ROOT_BUILT = (  # docker/Dockerfile, written for `docker build -f docker/Dockerf
     "FROM python:3.12-slim\n"
     "WORKDIR /srv\n"
     "COPY . .\n"
-    "RUN pip install -r requirements.txt\n"
+    "RUN pip install --user -r requirements.txt\n"
+    "USER app\n"
     'CMD ["python", "-m", "app"]\n'
 )
 
@@ -58,7 +59,7 @@ def show(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def assert_judged_from_the_root(found: dict[str, dict]) -> None:
     verify = found["verify-imports"]
-    assert "imports fastapi, uvicorn with" in verify["message"]
+    assert "finds `fastapi` and `uvicorn`" in verify["message"]
     assert [edit["text"].strip() for edit in verify["fix"]["edits"]] == [
         'RUN python -c "import fastapi, uvicorn"']
     copy = found["copy-before-install"]
@@ -109,11 +110,11 @@ def test_context_inferred_from_copy_sources(repo: Path, monkeypatch: pytest.Monk
                                             capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "docker" / "Dockerfile").write_text(
         "FROM python:3.12-slim\nWORKDIR /srv\nCOPY requirements.txt .\n"
-        "RUN pip install -r requirements.txt\nCOPY app ./app\n"
+        "RUN pip install --user -r requirements.txt\nCOPY app ./app\nUSER app\n"
         'CMD ["python", "-m", "app"]\n')
     monkeypatch.chdir(repo)
     verify = findings(capsys, "docker/Dockerfile")["verify-imports"]["message"]
-    assert "imports fastapi, uvicorn" in verify
+    assert "finds `fastapi` and `uvicorn`" in verify
     assert "the build context is taken to be `..`, where the COPY sources are" in verify
     assert "context . (.. (the COPY/ADD sources exist only there))" in show(capsys, ".")
 

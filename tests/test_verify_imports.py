@@ -30,7 +30,9 @@ from dfmod.semantic.runtime import describe
 from dfmod.syntax.dockerfile import Dockerfile, run_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "golden" / "verify-imports" / "seed-000" / "input"
+# The incident's Dockerfile, with one way for the packages to miss CMD's interpreter: they
+# are installed with `--user` as root, and CMD runs as `app`.
+SEED = ROOT / "golden" / "verify-imports" / "seed-000-user" / "input"
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -47,12 +49,22 @@ SEED = ROOT / "golden" / "verify-imports" / "seed-000" / "input"
     ("ruamel.yaml", "ruamel.yaml"), ("djangorestframework", "rest_framework"),
     ("google-cloud-storage", "google.cloud.storage"), ("dnspython", "dns"),
     ("websocket-client", "websocket"), ("GitPython", "git"), ("pyserial", "serial"),
-    # the fallback: lower case, `-`/`.` as `_`
+    # listed as importing under their own name
     ("Flask-Login", "flask_login"), ("SQLAlchemy", "sqlalchemy"), ("uvicorn", "uvicorn"),
     ("typing_extensions", "typing_extensions"), ("Jinja2", "jinja2"),
 ])
 def test_import_names(distribution: str, module: str) -> None:
     assert import_names(distribution) == (module,)
+
+
+@pytest.mark.parametrize("distribution", [
+    # what lower-casing the name would get wrong: automata, llama_cpp, msgpack
+    "automata-lib", "llama-cpp-python", "msgpack-python",
+    # and what it would get right, but only by luck: no guess either way
+    "some-unlisted-distribution", "pyinstaller",
+])
+def test_unknown_import_names_are_not_guessed(distribution: str) -> None:
+    assert import_names(distribution) is None
 
 
 @pytest.mark.parametrize("distribution", ["pip", "setuptools", "wheel", "types-requests",
@@ -195,7 +207,9 @@ def test_partial_verification_adds_only_the_missing(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("fastapi\nuvicorn\nredis\n")
     text = textwrap.dedent("""\
         FROM python:3.12-slim
-        RUN pip install -r requirements.txt && python -c "import fastapi"
+        RUN pip install --user -r requirements.txt
+        USER app
+        RUN python -c "import fastapi"
         CMD ["python", "-m", "uvicorn", "main:app"]
         """)
     fixed = _fixed(text, tmp_path)
@@ -205,21 +219,23 @@ def test_partial_verification_adds_only_the_missing(tmp_path: Path) -> None:
 
 def test_options_and_read_app(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import numpy\n")
-    text = 'FROM python:3.12-slim\nRUN pip install numpy\nCMD ["python", "app.py"]\n'
+    text = ('FROM python:3.12-slim\nRUN pip install --target /deps numpy\nENV PYTHONPATH=/deps\n'
+            'CMD ["python", "app.py"]\n')
     assert 'import numpy' in _fixed(text, tmp_path)
-    fixed = _fixed('FROM python:3.12-slim\nCMD ["python", "app.py"]\n', tmp_path,
-                   {"read-app": False, "modules": ["uvloop"], "scripts": ["celery"]})
-    assert fixed.splitlines()[1] == 'RUN python -c "import uvloop" && celery --version'
+    fixed = _fixed('FROM python:3.12-slim\nRUN pip install celery || true\nCMD ["python", "app.py"]\n',
+                   tmp_path, {"read-app": False, "modules": ["uvloop"], "scripts": ["celery"]})
+    assert fixed.splitlines()[2] == 'RUN python -c "import celery, uvloop" && celery --version'
 
 
 def test_bare_script_on_a_distro_image_uses_python3(tmp_path: Path) -> None:
     text = ('FROM debian:12\nRUN apt-get update && apt-get install -y python3-pip '
-            '&& pip3 install --break-system-packages uvicorn\nCMD ["uvicorn", "main:app"]\n')
+            '&& pip3 install --break-system-packages --user uvicorn\nUSER app\nCMD ["uvicorn", "main:app"]\n')
     assert 'RUN python3 -c "import uvicorn" && uvicorn --version' in _fixed(text, tmp_path)
 
 
 def test_unquotable_interpreter_is_reported_without_fix(tmp_path: Path) -> None:
-    text = 'FROM python:3.12\nCMD ["/opt/my venv/bin/python", "-m", "uvicorn", "m:app"]\n'
+    text = ('FROM python:3.12 AS build\nRUN pip install --prefix /install uvicorn\nFROM python:3.12\n'
+            'COPY --from=build /install /usr/local\nCMD ["/opt/my venv/bin/python", "-m", "uvicorn", "m:app"]\n')
     path = tmp_path / "Dockerfile"
     findings = check(Dockerfile(text, str(path)), [VerifyImports()])
     assert len(findings) == 1 and findings[0].fix is None

@@ -35,6 +35,7 @@ class BuildContext:
     dockerfile: str
     how: str
     note: str = ""
+    stage: str | None = None  # the stage that ships (a compose `build.target`), else the last
 
     def path(self, relative: str) -> str | None:
         """The absolute path of a context-relative path, or None if it leaves the context."""

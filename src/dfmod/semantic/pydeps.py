@@ -19,8 +19,11 @@ import re
 import sys
 from dataclasses import dataclass
 
-# Distribution name (PEP 503 normalised) → the module(s) it is imported as. Only names
-# whose import differs from the fallback `lowercase, "-" → "_"` need an entry.
+# Distribution name (PEP 503 normalised) → the module(s) it is imported as, for
+# distributions whose import name differs from their name. Source: each entry is the
+# top-level package its wheel installs (`top_level.txt` / `RECORD`); the small ones are
+# checked against their real wheels by tests/test_import_names.py. A name that is neither
+# here nor in a wheel dfmod can read is not guessed: callers verify the distribution.
 IMPORT_NAMES: dict[str, tuple[str, ...]] = {
     "apache-airflow": ("airflow",),
     "argon2-cffi": ("argon2",),
@@ -91,11 +94,41 @@ IMPORT_NAMES: dict[str, tuple[str, ...]] = {
     "zope-interface": ("zope.interface",),
 }
 
+# Distributions whose module is their own name, lower-cased, `-` read as `_` — listed one
+# by one rather than assumed for every name: the rule is wrong for `msgpack-python`,
+# `llama-cpp-python`, `automata-lib` and many more. Source as for `IMPORT_NAMES`.
+SAME_NAME = frozenset({
+    "accelerate", "aiofiles", "aiohttp", "alembic", "amqp", "anthropic", "arrow", "asyncpg",
+    "babel", "bcrypt", "billiard", "bleach", "boto3", "botocore", "celery", "certifi",
+    "charset-normalizer", "click", "cryptography", "django", "django-extensions", "docker",
+    "duckdb", "email-validator", "eventlet", "fastapi", "filelock", "flask", "flask-cors",
+    "flask-login", "flask-sqlalchemy", "fsspec", "gevent", "gradio", "greenlet", "gunicorn",
+    "h5py", "httpx", "huggingface-hub", "idna", "itsdangerous", "jinja2", "joblib", "kombu",
+    "kubernetes", "langchain", "loguru", "lxml", "markdown", "markupsafe", "marshmallow",
+    "matplotlib", "multidict", "networkx", "nltk", "numpy", "openai", "openpyxl", "orjson",
+    "pandas", "paramiko", "passlib", "pendulum", "plotly", "polars", "prometheus-client",
+    "psutil", "psycopg", "psycopg2", "pyarrow", "pydantic", "pydantic-settings", "pymongo",
+    "pymysql", "pytz", "qdrant-client", "redis", "requests", "rich", "safetensors", "scipy",
+    "seaborn", "sentence-transformers", "sentry-sdk", "six", "spacy", "sqlalchemy", "starlette",
+    "streamlit", "sympy", "tabulate", "tiktoken", "tokenizers", "toml", "tomli", "torch",
+    "torchvision", "tqdm", "transformers", "typer", "typing-extensions", "ujson", "urllib3",
+    "uvicorn", "vine", "websockets", "werkzeug", "yarl",
+})
+
 # Build and packaging tools: installed to install, not imported by the application.
 TOOLING = frozenset({
     "build", "cython", "flit-core", "hatchling", "pdm-backend", "pip", "pip-tools", "pipenv",
     "poetry", "poetry-core", "poetry-plugin-export", "setuptools", "setuptools-rust",
     "setuptools-scm", "twine", "uv", "wheel",
+})
+
+# Test and development tools: a requirements file may install them, the app does not run them.
+TEST_TOOLS = frozenset({
+    "pytest", "coverage", "mypy", "ruff", "black", "flake8", "pylint", "isort", "pre-commit",
+    "tox", "nox", "hypothesis", "pyright", "bandit", "safety", "ipython", "ipdb", "debugpy",
+    "pdbpp", "factory-boy", "faker", "freezegun", "responses", "httpretty", "pytest-cov",
+    "pytest-asyncio", "pytest-mock", "pytest-xdist", "coverage-conditional-plugin", "mock",
+    "codecov", "pyflakes", "pycodestyle", "autopep8", "yapf", "pydocstyle", "vulture",
 })
 
 # Namespace packages: their first component alone imports even when nothing is installed
@@ -113,21 +146,65 @@ def normalize_name(name: str) -> str:
     return canonicalize_name(name)
 
 
-def import_names(distribution: str) -> tuple[str, ...]:
-    """The modules a distribution is imported as; () for tooling and stub-only packages.
+def import_names(distribution: str) -> tuple[str, ...] | None:
+    """The modules a distribution is imported as, where that is known for sure.
 
-    Known differences come from `IMPORT_NAMES`; otherwise the sound fallback for a
-    distribution is its name lower-cased with `-` and `.` read as `_` (`Flask-Login` →
-    `flask_login`), which is how nearly every package on PyPI names its module.
+    () for tooling and stub-only packages (nothing to import); the entry of
+    `IMPORT_NAMES` or `SAME_NAME`; None when it is not known — the import name is then not guessed (the
+    lower-cased name is wrong for `msgpack-python`, `llama-cpp-python`, `automata-lib`…),
+    and a caller checks the installed distribution instead.
     """
     key = normalize_name(distribution)
     if key in IMPORT_NAMES:
         return IMPORT_NAMES[key]
-    if key in TOOLING or key.startswith("types-") or key.endswith("-stubs") or key.startswith(
-            "nvidia-"):
+    if key in SAME_NAME:
+        return (key.replace("-", "_"),)
+    if is_tooling(key):
         return ()
-    module = key.replace("-", "_")
-    return (module,) if _IDENTIFIER_PATH.match(module) else ()
+    return None
+
+
+def is_tooling(distribution: str) -> bool:
+    """Build, packaging, stub and test tools: installed for the build or the tests, not
+    imported by the application at start."""
+    key = normalize_name(distribution)
+    return (key in TOOLING or key in TEST_TOOLS or key.startswith(("types-", "pytest-", "nvidia-"))
+            or key.endswith("-stubs"))
+
+
+def _top_level(entry: str) -> str:
+    """The module a wheel entry belongs to: `pkg/x.py` → pkg, `mod.py` → mod,
+    `_ext.cpython-311-x86_64-linux-gnu.so` → _ext; "" for metadata and data."""
+    first, _, rest = entry.partition("/")
+    if first.endswith((".dist-info", ".data")):
+        return ""
+    if rest:
+        return first
+    return first.split(".")[0] if first.endswith((".py", ".so", ".pyd")) else ""
+
+
+def wheel_import_names(path: str) -> tuple[str, tuple[str, ...]] | None:
+    """(distribution, top-level modules) read from a wheel file's own metadata: its
+    `top_level.txt`, else the top-level entries of its `RECORD`. None if unreadable."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            names = wheel.namelist()
+            info = next((name.split("/")[0] for name in names
+                         if name.count("/") == 1 and name.endswith(".dist-info/METADATA")), None)
+            if info is None:
+                return None
+            distribution = info[:-len(".dist-info")].rsplit("-", 1)[0]
+            if f"{info}/top_level.txt" in names:
+                text = wheel.read(f"{info}/top_level.txt").decode("utf-8", "replace")
+                modules = [line.strip() for line in text.splitlines() if line.strip()]
+            else:
+                modules = sorted({_top_level(name) for name in names} - {""})
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return None
+    found = tuple(module for module in modules if _IDENTIFIER_PATH.match(module))
+    return (distribution, found) if found else None
 
 
 def verification_module(module: str) -> str:

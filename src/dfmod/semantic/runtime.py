@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from dfmod.semantic.tools import basename
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage
-from dfmod.syntax.shell import parse_shell
+from dfmod.syntax.shell import Command, parse_shell
 from dfmod.syntax.text import MappedText
 
 PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
@@ -70,6 +70,7 @@ class RuntimeCommand:
     modules: list[str] = field(default_factory=list)  # packages it imports (server, worker)
     app_modules: list[str] = field(default_factory=list)  # `main`, `app.main`
     app_files: list[str] = field(default_factory=list)  # `app.py`
+    launcher: tuple[str, ...] = ()  # `uv run`, `poetry run`: runs it in the project's env
 
 
 @dataclass
@@ -87,12 +88,26 @@ def _argv(doc: Dockerfile, instruction: Instruction) -> list[list[str]] | None:
     script = parse_shell(instruction.args)
     if script.has_error:
         return None
-    commands: list[list[str]] = []
-    for command in script.commands:
-        values = command.argv
-        if values and all(value is not None for value in values):
-            commands.append([value for value in values if value is not None])
-    return commands
+    return [argv for argv in map(_literal_argv, script.commands) if argv]
+
+
+_UNKNOWN = "${…}"  # a word known only at run time; never a module, file or option name
+
+
+def _literal_argv(command: Command) -> list[str] | None:
+    """A command's words, read when its first word is literal: `uvicorn app:app --port
+    ${PORT}` still says what it starts; a run-time word stands as `_UNKNOWN`. The script of
+    `sh -c "… ${PORT}"` is kept as written, so its own commands are read the same way."""
+    values = command.argv
+    if not values or values[0] is None:
+        return None
+    out: list[str] = []
+    for index, (value, word) in enumerate(zip(values, command.words, strict=False)):
+        if value is None and index > 0 and values[index - 1] == "-c" and len(word.raw) >= 2 \
+                and word.raw[0] == word.raw[-1] == '"':
+            value = word.raw[1:-1]
+        out.append(_UNKNOWN if value is None else value)
+    return out
 
 
 def _peel(argv: list[str]) -> list[str]:
@@ -136,8 +151,17 @@ def _module_of(reference: str) -> str | None:
 
 
 def describe(argv: list[str]) -> RuntimeCommand | None:
-    """What a single command line starts, or None if it does not start Python."""
+    """What a single command line starts, or None if it does not start Python.
+
+    `poetry run X` and `uv run [options] X` start `X` in the project's environment; the
+    command is `X`'s, with that launcher kept (an interpreter check must run the same way)."""
     argv = _peel(argv)
+    launcher = launcher_words(argv)
+    if launcher:
+        command = describe(argv[len(launcher):])
+        if command is not None:
+            command.launcher = tuple(launcher)
+        return command
     if not argv:
         return None
     name = basename(argv[0])
@@ -171,6 +195,23 @@ def describe(argv: list[str]) -> RuntimeCommand | None:
     command.modules.append(server.module)
     _server_app(command, server, argv[1:])
     return command
+
+
+_LAUNCHER_VALUE_OPTIONS = {"--with", "-w", "--with-requirements", "--with-editable", "--python",
+                           "-p", "--env-file", "--project", "--directory", "--extra", "--group",
+                           "--package", "--index", "--index-url", "--default-index"}
+
+
+def launcher_words(argv: list[str]) -> list[str]:
+    """The words of a `poetry run` / `uv run …options` prefix (empty if there is none)."""
+    if len(argv) < 3 or basename(argv[0]) not in ("poetry", "uv") or argv[1] != "run":
+        return []
+    index = 2
+    while index < len(argv) and argv[index].startswith("-"):
+        if argv[index] == "--":
+            return argv[:index + 1]
+        index += 2 if argv[index] in _LAUNCHER_VALUE_OPTIONS else 1
+    return argv[:index] if index < len(argv) else []
 
 
 def _server_app(command: RuntimeCommand, server: Server, args: list[str]) -> None:
@@ -234,12 +275,10 @@ def runtime(doc: Dockerfile, stage: Stage) -> Runtime | None:
             inner = parse_shell(MappedText(peeled[2], list(range(len(peeled[2]))), 0))
             if inner.has_error:
                 continue
-            for command in inner.commands:
-                values = command.argv
-                if values and all(value is not None for value in values):
-                    described = describe([value for value in values if value is not None])
-                    if described is not None:
-                        commands.append(described)
+            for argv in map(_literal_argv, inner.commands):
+                described = describe(argv) if argv else None
+                if described is not None:
+                    commands.append(described)
             continue
         described = describe(argv)
         if described is not None:

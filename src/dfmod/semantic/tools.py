@@ -40,21 +40,26 @@ class ToolCall:
     def has_option(self, *names: str) -> bool:
         return any(word.value in names for word in self.args)
 
-    def option_values(self, short: str, long: str) -> list[str | None]:
+    def option_values(self, *names: str) -> list[str | None]:
         """The values of an option in each spelling pip accepts: `-r F`, `-rF`,
         `--requirement F`, `--requirement=F` (None where the value is only known at run
-        time, such as `$FILE`)."""
+        time, such as `$FILE`). `names` are its short and long forms."""
         values: list[str | None] = []
         args = self.args
         for index, word in enumerate(args):
             value = word.value
-            if value in (short, long):
+            if value in names:
                 if index + 1 < len(args):
                     values.append(args[index + 1].value)
-            elif value is not None and value.startswith(long + "="):
-                values.append(value[len(long) + 1:])
-            elif value is not None and value.startswith(short) and not value.startswith("--") and len(value) > 2:
-                values.append(value[2:])
+                continue
+            if value is None:
+                continue
+            for name in names:
+                if name.startswith("--") and value.startswith(name + "="):
+                    values.append(value[len(name) + 1:])
+                elif not name.startswith("--") and value.startswith(name) and not value.startswith("--") \
+                        and len(value) > len(name):
+                    values.append(value[len(name):])
         return values
 
     def operands(self) -> list[ShellWord]:

@@ -118,6 +118,13 @@ class Build:
     service: str
     context: str
     dockerfile: str
+    target: str | None = None  # `build.target`: the stage Compose builds and runs
+
+
+def build_target(build: Any) -> str | None:
+    """The stage a service's `build:` names with `target:`, if a plain name."""
+    target = build.get("target") if hasattr(build, "get") else None
+    return target if isinstance(target, str) and "$" not in target else None
 
 
 def build_location(build: Any, base: str) -> tuple[str, str] | None:
@@ -267,7 +274,7 @@ class ComposeFile(TextDocument):
             data = service.data.get("build") if hasattr(service.data, "get") else None
             location = build_location(data, os.path.dirname(self.path))
             if location is not None:
-                found.append(Build(service.name, *location))
+                found.append(Build(service.name, *location, build_target(data)))
         return found
 
     # -- what codemods read ---------------------------------------------------------------

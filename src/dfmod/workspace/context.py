@@ -8,6 +8,7 @@ file the same way; the other compose files of a group are read as they are on di
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from dfmod.linting.buildcontext import BuildContext, default_context
 from dfmod.linting.codemod import Surroundings
@@ -18,8 +19,10 @@ from dfmod.workspace.targets import Target, compose_group
 def build_context(target: Target, doc: Document) -> BuildContext:
     """The build context a source states for the Dockerfile, else the one its COPYs imply."""
     if target.context is not None:
-        return BuildContext(target.context, os.path.abspath(doc.path), target.context_how)
-    return default_context(doc)  # type: ignore[arg-type]
+        found = BuildContext(target.context, os.path.abspath(doc.path), target.context_how)
+    else:
+        found = default_context(doc)  # type: ignore[arg-type]
+    return replace(found, stage=target.stage) if target.stage else found
 
 
 def surroundings(target: Target, doc: Document) -> Surroundings:

@@ -42,6 +42,7 @@ class Target:
     context: str | None = None
     context_how: str = ""
     group: tuple[str, ...] = ()
+    stage: str | None = None  # the stage a compose `build.target` ships
 
 
 def plan(found: Discovery, context: str | None = None,
@@ -65,6 +66,7 @@ def plan(found: Discovery, context: str | None = None,
     for item in found.files:
         add(item.path, item.kind or _sniff(item.path))
     stated: dict[str, tuple[str, str]] = {}  # Dockerfile → (context, the service stating it)
+    stages: dict[str, str] = {}  # Dockerfile → the stage a compose service ships
     for target in queue:  # grows while compose files bring files in
         doc = load_compose(target.path) if target.kind == COMPOSE and _names_files(
             target.path) else None
@@ -76,6 +78,8 @@ def plan(found: Discovery, context: str | None = None,
                 add(build.dockerfile, DOCKERFILE, f"built by {shown}")
                 stated.setdefault(os.path.realpath(build.dockerfile),
                                   (build.context, f"{shown}, service {build.service}"))
+                if build.target:
+                    stages.setdefault(os.path.realpath(build.dockerfile), build.target)
         for path in included_paths(doc) + extended_paths(doc):
             if os.path.isfile(path):
                 add(path, COMPOSE, f"named by {shown}")
@@ -88,6 +92,8 @@ def plan(found: Discovery, context: str | None = None,
                      (configured(target.path) if configured else None) or stated.get(key))
             if known is not None:
                 target = replace(target, context=os.path.abspath(known[0]), context_how=known[1])
+            if key in stages:
+                target = replace(target, stage=stages[key])
         result.append(target)
     return result
 

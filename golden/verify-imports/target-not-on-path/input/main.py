@@ -1,0 +1,4 @@
+import sys
+sys.path.insert(0, "/app/vendor")
+
+import requests  # noqa: E402
