@@ -41,6 +41,11 @@ FROM python:3.12-slim
 COPY --from=builder /app/.venv /opt/venv
 ENV PATH="/opt/venv/bin:$PATH"
 # after
+FROM python:3.12 AS builder
+WORKDIR /app
+ENV POETRY_VIRTUALENVS_IN_PROJECT=1
+RUN poetry install --only=main --no-root
+FROM python:3.12-slim
 COPY --from=builder /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH"
 ```
