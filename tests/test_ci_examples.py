@@ -346,7 +346,8 @@ def sweep_tree(root: Path) -> Path:
 
 
 def whole_report(sources: Path, env: dict[str, str], *args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "dfmod", "check", "--format", "json-lines", *args, "."],
+    """The unsharded report, by the same dfmod as the shards (the one the action installed)."""
+    done = subprocess.run(["dfmod", "check", "--format", "json-lines", *args, "."],
                           cwd=sources, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     return done.stdout.splitlines()
@@ -377,7 +378,7 @@ def test_gitlab_parallel_jobs_and_the_report_job(tmp_path: Path, runner: Runner)
     joined = (project / "dfmod.jsonl").read_text().splitlines()
     assert Counter(joined) == Counter(whole_report(project, env, "--repo", "acme/shop"))
     assert f"dfmod: {len(joined)} findings in acme/shop" in done.stdout
-    whole_sarif = subprocess.run([sys.executable, "-m", "dfmod", "check", "--format", "sarif", "."],
+    whole_sarif = subprocess.run(["dfmod", "check", "--format", "sarif", "."],
                                  cwd=project, env=env, capture_output=True, text=True, check=False)
     assert comparable(sarif_of(project / "dfmod.sarif")) == comparable(json.loads(whole_sarif.stdout))
 
@@ -406,7 +407,7 @@ def test_kubernetes_indexed_job_pods_cover_the_sweep(tmp_path: Path, runner: Run
     whole = whole_report(sources, base)
     assert Counter(joined) == Counter(whole)
     assert {json.loads(line)["file"].split("/")[0] for line in joined} == {"shop", "billing"}
-    merged = subprocess.run(f"{BIN}/python -m dfmod merge-sarif {results}/shard-*.sarif", shell=True,
+    merged = subprocess.run(f"dfmod merge-sarif {results}/shard-*.sarif", shell=True,
                             capture_output=True, text=True, check=True, env=base)
     assert len(json.loads(merged.stdout)["runs"]) == 1
     documented = (CI / "kubernetes-job.yaml").read_text()

@@ -46,7 +46,8 @@ class ShardError(ValueError):
 
 @dataclass(frozen=True)
 class Shard:
-    """Shard `index` (1-based) of `total`; `source` says where it came from, for `-v`."""
+    """Shard `index` (1-based) of `total`; `source` says where it came from (`--shard auto`
+    says it on stderr)."""
 
     index: int
     total: int
@@ -123,7 +124,8 @@ def _read(convention: Convention, environ: Mapping[str, str]) -> Shard | None:
     if not index and not total:
         return None
     if not index and convention.base == 1 and total == "1":
-        index = "1"  # GitLab: a job without `parallel:` has CI_NODE_TOTAL=1 and no index
+        # GitLab: a job without `parallel:` has CI_NODE_TOTAL=1 and no index.
+        return Shard(1, 1, f"{convention.engine}: {convention.total}=1, no {convention.index}")
     if not index or not total:
         present, missing = ((convention.index, convention.total) if index
                             else (convention.total, convention.index))
