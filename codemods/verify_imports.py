@@ -100,6 +100,7 @@ from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
 from dfmod.linting.wording import join_names
+from dfmod.semantic.environments import SYSTEM, install_environment, interpreter_environment
 from dfmod.semantic.findcmd import parse_find, rm_operands
 from dfmod.semantic.masking import element_install, is_test, masks
 from dfmod.semantic.pydeps import (
@@ -115,7 +116,7 @@ from dfmod.semantic.pydeps import (
     wheel_import_names,
 )
 from dfmod.semantic.runtime import PYTHON, Runtime, launcher_words, runtime
-from dfmod.semantic.state import known_env, user_before
+from dfmod.semantic.state import account, known_env, user_before
 from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
 from dfmod.semantic.venvs import find_venvs
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
@@ -186,7 +187,9 @@ class VerifyImports(Codemod):
         copies = _context_copies(sources)
         version = _python_version(doc, final)
         wanted = _Wanted()
-        self._from_installs(ctx, final, sources, copies, version, wanted)
+        runs_in = interpreter_environment(doc, found.instruction, _interpreter(doc, final, found),
+                                          next((c.launcher for c in found.commands if c.launcher), ()))
+        self._from_installs(ctx, final, sources, copies, version, wanted, runs_in)
         self._from_runtime(ctx, found, copies, wanted)
         for name in self.options.get("modules") or []:
             wanted.module(str(name), "listed in the options")
@@ -211,9 +214,10 @@ class VerifyImports(Codemod):
 
     # -- what to verify --------------------------------------------------------------
     def _from_installs(self, ctx: Context, final: Stage, stages: list[Stage], copies: list[str],
-                       version: str | None, wanted: _Wanted) -> None:
+                       version: str | None, wanted: _Wanted, runs_in: str | None) -> None:
         """The distributions the installs bring in — except those installed only under a
-        condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), into a
+        condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), into another
+        environment than the one CMD's interpreter runs in (or one dfmod cannot tell), into a
         `--target`/`--prefix` directory the interpreter does not search, and test tools."""
         # The same install line is read once: thousands of `pip install -r requirements.txt`
         # would otherwise look for and parse the file thousands of times.
@@ -226,6 +230,8 @@ class VerifyImports(Codemod):
                     for command in script.commands:
                         call = tool_call(command)
                         if call is None or not call.is_install or id(command) in conditional:
+                            continue
+                        if runs_in is None or install_environment(ctx.doc, instruction, call) != runs_in:
                             continue
                         if not _searched(ctx, call, final, env):
                             continue
@@ -340,8 +346,8 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
             origin = instruction.flag("from")
             if instruction.keyword in ("COPY", "ADD") and origin is not None and origin.value:
                 other = doc.stage_named(origin.value)
-                if other is not None and other not in lineage and any(
-                        _installs(ctx, item) for item in doc.lineage(other)):
+                if other is not None and other not in lineage and _copies_installed(
+                        ctx, instruction, other):
                     return (f"line {instruction.start_line} copies packages from stage "
                             f"`{other.name or other.index}`")
             for script in ctx.scripts(instruction):
@@ -369,10 +375,37 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
     return None
 
 
-def _installs(ctx: Context, stage: Stage) -> bool:
-    return any(call is not None and call.is_install
-               for instruction in stage.instructions for script in ctx.scripts(instruction)
-               for call in map(tool_call, script.commands))
+def _copies_installed(ctx: Context, copy: Instruction, stage: Stage) -> bool:
+    """Whether a `COPY --from=stage` takes what an install of that stage wrote: a venv or
+    project environment, a `--target`/`--prefix` directory, a user base, site-packages —
+    or a directory holding one (`/app` with its `.venv`). Wheels or an app built there and
+    installed here are not: the install that counts is then this stage's own."""
+    written = _install_destinations(ctx, stage)
+    sources = [posixpath.normpath(word.value) for word in copy.words[:-1] if word.value.startswith("/")]
+    return any(source == place or place.startswith(source.rstrip("/") + "/")
+               or source.startswith(place + "/") for source in sources for place in written)
+
+
+def _install_destinations(ctx: Context, stage: Stage) -> list[str]:
+    doc = ctx.doc
+    places: list[str] = []
+    for item in doc.lineage(stage):
+        for instruction in item.instructions:
+            for script in ctx.scripts(instruction):
+                for command in script.commands:
+                    call = tool_call(command)
+                    if call is None or not call.is_install:
+                        continue
+                    places += [value for value in call.option_values("-t", "--target", "--prefix", "--root")
+                               if value and value.startswith("/")]
+                    where = install_environment(doc, instruction, call)
+                    if where == SYSTEM:
+                        places += ["/usr/local/lib", "/usr/lib/python3"]
+                        home = account(doc, instruction, user_before(doc, instruction)).home
+                        places.append(posixpath.join(home or "/root", ".local"))
+                    elif where is not None and where.startswith("/"):
+                        places.append(where)
+    return [posixpath.normpath(place) for place in places]
 
 
 def _deletes_package_files(command: Command) -> bool:
