@@ -2,9 +2,19 @@
 
 ## What it finds
 `COPY . <dest>` (or `ADD . <dest>`) followed, in the same stage, by a `RUN` that installs
-dependencies from files of that copy: `pip install -r requirements.txt` (any pip spelling,
-`uv pip install -r …` too), `pip install .` / `-e .`, `poetry install`, `uv sync`. A stage
-that already copies the requirement files on their own before the install is left alone.
+from files of the build context — `pip install -r requirements.txt` (any pip spelling,
+`uv pip install`/`uv pip sync` too), `pip install .` / `-e .`, `poetry install`, `uv sync`
+— when no dependency layer comes before the copy. A dependency layer is an earlier `RUN`
+(in the stage or the stages it is built `FROM`) that installs only the dependencies:
+`pip install -r FILE` without local paths or `-e`, `uv pip sync FILE`,
+`uv sync --no-install-project` (or `--no-install-workspace`), `poetry install --no-root`,
+whether its files were copied on their own or bind-mounted into the `RUN`
+(`--mount=type=bind,source=uv.lock,target=uv.lock`). After such a layer, `COPY . .` and an
+install of the project itself (`pip install -e .`, `uv sync`, `poetry install`) are the
+right order and are not reported — unless that install also reads a requirements file the
+layer did not install (`-r requirements-dev.txt`). A narrower `COPY requirements.txt .`
+*before* `COPY . .` does not count: the install after `COPY . .` still depends on every
+file, so it is reported.
 
 ## Why it is bad
 BuildKit reuses a layer only while everything it depends on is unchanged, and a `COPY`
@@ -17,8 +27,10 @@ the same either way; only the build (and every CI run) is slower.
 ## Fix
 Unsafe, because it changes the layers and the order of the instructions:
 
-1. where `COPY . <dest>` was, copy only the install's input files, with the same flags
-   (`--chown`, `--chmod`, `--link`), to the place the install reads them from;
+1. where `COPY . <dest>` was, copy only the install's input files that the `RUN` would not
+   find otherwise, with the same flags (`--chown`, `--chmod`, `--link`), to the place the
+   install reads them from — nothing when an earlier narrower `COPY` or the `RUN`'s bind
+   mounts already put them there;
 2. move `COPY . <dest>` (with the comment lines directly above it) to just after the
    install's `RUN`.
 
@@ -26,13 +38,15 @@ The install layer then depends only on the requirement files. The fix is offered
 the inputs are known files that the build context sends (`dfmod check --show-files` shows
 which directory that is; `.dockerignore` is read): requirement and constraint files named
 by `-r`/`-c` (and the files those include), or `pyproject.toml` plus `poetry.lock` /
-`uv.lock` for `poetry install --no-root` and `uv sync --no-install-project` (without those
-options both also install the project itself, which needs all of its sources). It is not
-offered when the install also reads other files (`pip install .`, `-e`, local paths in a
-requirements file, path dependencies), when the `RUN` runs anything but package tools and
-simple file commands (it might read the sources), when instructions between the `COPY` and
-the `RUN` could depend on the copied files or change where they land, or when paths cannot
-be resolved — then the finding is reported without a fix.
+`uv.lock` (and `.python-version`) for `poetry install --no-root` and
+`uv sync --no-install-project` (without those options both also install the project
+itself, which needs all of its sources). It is not offered when the install also reads
+other files (`pip install .`, `-e`, local paths in a requirements file, path dependencies),
+when the `RUN` runs anything but package tools and simple file commands (it might read the
+sources), when it bind-mounts a directory of the context, when the context holds a `.venv`
+that the moved copy would write over the one uv or poetry makes, when instructions between
+the `COPY` and the `RUN` could depend on the copied files or change where they land, or
+when paths cannot be resolved — then the finding is reported without a fix.
 
 ## Example
 ```dockerfile
@@ -61,7 +75,7 @@ from dataclasses import dataclass, field
 from dfmod.linting.buildcontext import BuildContext
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
-from dfmod.semantic.state import relative_to, resolve_in
+from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
 from dfmod.syntax.dockerfile import Flag, Instruction
 from dfmod.syntax.shell import Command
@@ -213,6 +227,7 @@ class _Install:
     run: Instruction
     inputs: _Inputs
     others_readable: bool  # every other command is known not to read the sources
+    mounted: frozenset[str] = frozenset()  # paths the RUN's bind mounts of context files provide
 
 
 def _install(ctx: Context, run: Instruction) -> _Install | None:
@@ -230,11 +245,92 @@ def _install(ctx: Context, run: Instruction) -> _Install | None:
             if basename(command.name) == "cd":
                 inputs.block("the RUN changes directory with `cd`")
             simple = simple and _reads_nothing_else(command, call)
-    if any(mount.type == "bind" for mount in run.mounts):
-        inputs.block("the RUN bind-mounts files from the context")
+    mounted = _mounted_files(ctx, run, inputs)
     if not inputs.reads_context:
-        return _Install(run, inputs, simple) if simple else None
-    return _Install(run, inputs, simple)
+        return _Install(run, inputs, simple, mounted) if simple else None
+    return _Install(run, inputs, simple, mounted)
+
+
+def _mounted_files(ctx: Context, run: Instruction, inputs: _Inputs) -> frozenset[str]:
+    """Where the RUN's bind mounts of single context files put them (`--mount=type=bind,
+    source=uv.lock,target=uv.lock`); a mount of the whole context or a directory blocks the
+    fix (moving the `COPY` would not change what the RUN depends on)."""
+    found: set[str] = set()
+    for mount in run.mounts:
+        if mount.type != "bind" or mount.get("from") is not None:
+            continue
+        source = mount.get("source", "src")
+        target = mount.target
+        name = posixpath.normpath(source.value.lstrip("/")) if source is not None else "."
+        if name == "." or ctx.build.directory(name) is not None or target is None:
+            inputs.block("the RUN bind-mounts a directory of the context")
+            continue
+        where = resolve_in(ctx.doc, run, target)
+        if where is not None:
+            found.add(where)
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A dependency-only install before the whole-context copy: the dependency layer."""
+
+    run: Instruction
+    requirements: frozenset[str]  # basenames of the requirements files it installed
+
+
+def _dependency_only(call: ToolCall) -> frozenset[str] | None:
+    """The requirements files (basenames) of an install that brings in only the project's
+    dependencies — `pip install -r F` (no local path, no `-e`), `uv pip sync F`,
+    `uv sync --no-install-project`, `poetry install --no-root` — else None."""
+    if call.tool in ("pip", "uv-pip") and call.subcommand == "install":
+        files = call.requirement_files()
+        if not files or None in files or call.option_values("-e", "--editable"):
+            return None
+        if any(word.value is None or _is_local_path(word.value) for word in call.operands()):
+            return None
+        return frozenset(basename(name) for name in files)
+    if call.tool == "uv-pip" and call.subcommand == "sync":
+        names = [word.value for word in call.operands()]
+        return frozenset(map(basename, names)) if names and None not in names else None
+    if call.tool == "uv" and call.subcommand == "sync" and call.has_option(
+            "--no-install-project", "--no-install-workspace"):
+        return frozenset()
+    if call.tool == "poetry" and call.subcommand == "install" and call.has_option("--no-root"):
+        return frozenset()
+    return None
+
+
+def _dependency_layer(ctx: Context, copy: Instruction) -> _Layer | None:
+    """The last dependency-only install that runs before `copy` (in its stage or the stages
+    it is built FROM): its files came from somewhere else than this copy."""
+    layer: _Layer | None = None
+    for item in ctx.doc.instructions_before(copy):
+        if item.keyword != "RUN":
+            continue
+        for script in ctx.scripts(item):
+            for command in script.commands:
+                call = tool_call(command)
+                found = _dependency_only(call) if call is not None else None
+                if found is not None:
+                    layer = _Layer(item, found | (layer.requirements if layer else frozenset()))
+    return layer
+
+
+def _installs_more(ctx: Context, install: _Install, layer: _Layer) -> bool:
+    """Whether the install after the copy brings in dependencies the layer did not: a
+    requirements file it did not install. The project itself (`pip install -e .`, `uv
+    sync`, `poetry install`) and the same files again (already satisfied) are not more."""
+    for script in ctx.scripts(install.run):
+        for command in script.commands:
+            call = tool_call(command)
+            if call is None or call.tool not in ("pip", "uv-pip"):
+                continue
+            files = call.requirement_files() if call.subcommand == "install" else (
+                [word.value for word in call.operands()] if call.subcommand == "sync" else [])
+            if any(name is None or basename(name) not in layer.requirements for name in files):
+                return True
+    return False
 
 
 def _requirement_includes(path: str, text: str, inputs: _Inputs, seen: set[str],
@@ -296,38 +392,37 @@ class CopyBeforeInstall(Codemod):
             for index, copy in enumerate(items):
                 if not _is_whole_context(copy):
                     continue
+                layer = _dependency_layer(ctx, copy)
                 between: list[Instruction] = []
                 for item in items[index + 1:]:
                     if _is_whole_context(item):
                         break
                     install = _install(ctx, item) if item.keyword == "RUN" else None
-                    if install is not None and install.inputs.reads_context:
-                        finding = self._finding(ctx, copy, between, install)
-                        if finding is not None:
-                            yield finding
+                    if install is not None and install.inputs.reads_context and (
+                            layer is None or _installs_more(ctx, install, layer)):
+                        yield self._finding(ctx, copy, between, install)
                         break
                     between.append(item)
 
     def _finding(self, ctx: Context, copy: Instruction, between: list[Instruction],
-                 install: _Install) -> Finding | None:
+                 install: _Install) -> Finding:
         found = _copies_context(copy)
         assert found is not None
         dest = found[1]
-        run = install.run
         plan = _Plan(ctx, copy, dest, install)
-        if plan.already_split():
-            return None
         message = (f"`{ctx.doc.text[copy.keyword_span.start:copy.keyword_span.end]} . {dest}` "
-                   f"copies the whole build context before the dependency install at line "
-                   f"{run.start_line}: a change to any file invalidates this layer and every "
-                   "later one, so the dependencies are installed again on every code change")
+                   f"precedes the dependency install at line {install.run.start_line}, so "
+                   "an edit to any file reruns it")
         if ctx.build.note:
             message += f" ({ctx.build.note})"
-        reason = plan.blocker(between)
-        if reason is not None:
-            return self.finding(copy.span, f"{message} (no automatic fix: {reason})")
-        sources = " ".join(plan.context_files)
-        return self.finding(copy.span, message + f"; copy {sources} first", Fix(
+        if plan.blocker(between) is not None:
+            return self.finding(copy.span, message)
+        if not plan.missing:
+            return self.finding(copy.span, message, Fix(
+                tuple(plan.edits()), Applicability.UNSAFE,
+                f"Move the copy after line {install.run.end_line}, whose files are already there"))
+        sources = " ".join(plan.missing)
+        return self.finding(copy.span, message, Fix(
             tuple(plan.edits()), Applicability.UNSAFE,
             f"Copy {sources} before the install and the rest of the context after it"))
 
@@ -410,26 +505,36 @@ class _Plan:
         data = self._pyproject() or {}
         return data.get("tool", {}).get("poetry", {}).get("package-mode") is False
 
-    def already_split(self) -> bool:
-        """Whether a narrower COPY of the input files precedes the install in the stage."""
-        wanted = list(self.context_files)
-        if not wanted:
-            return False
-        stage = self.install.run.stage
-        assert stage is not None
-        for item in stage.instructions:
-            if item is self.install.run:
-                break
-            found = _copies_context(item)
-            if found is None or item is self.copy:
+    def _provided(self) -> set[str]:
+        """Paths the install's RUN finds without this copy: its bind mounts, and files an
+        earlier `COPY` of named context files put there (before this copy, in the stage or
+        the stages it is built FROM)."""
+        doc = self.ctx.doc
+        found = set(self.install.mounted)
+        for item in doc.instructions_before(self.copy):
+            copied = _copies_context(item)
+            if copied is None or _is_whole_context(item):
                 continue
-            sources = [posixpath.normpath(source) for source in found[0]]
-            if "." in sources:
+            sources, dest = copied
+            where = resolve_in(doc, item, dest)
+            if where is None:
                 continue
-            for name in wanted:
-                if any(name == source or name.startswith(source + "/") for source in sources):
-                    return True
-        return False
+            into_directory = dest.endswith("/") or len(sources) > 1 or where == workdir_at(doc, item)
+            for source in sources:
+                name = posixpath.normpath(source.lstrip("/"))
+                if into_directory:
+                    found.add(posixpath.join(where, posixpath.basename(name)))
+                else:
+                    found.add(where)
+        return found
+
+    @property
+    def missing(self) -> list[str]:
+        """The input files the install's RUN would not find once the copy moves after it."""
+        target = resolve_in(self.ctx.doc, self.copy, self.dest)
+        provided = self._provided()
+        return [name for name in self.context_files
+                if target is None or posixpath.normpath(posixpath.join(target, name)) not in provided]
 
     def blocker(self, between: list[Instruction]) -> str | None:
         if self.reason is not None:
@@ -441,12 +546,13 @@ class _Plan:
                     "sources")
         if not self.context_files:
             return "the install's input files are not known"
-        if any(not _SAFE_PATH.match(name) for name in self.context_files) or (
-                self.dest_text() is None):
+        missing = self.missing
+        if any(not _SAFE_PATH.match(name) for name in missing) or (self.dest_text() is None):
             return "a path needs quoting"
-        directories = {posixpath.dirname(name) for name in self.context_files}
-        if len(directories) != 1:
+        if len({posixpath.dirname(name) for name in missing}) > 1:
             return "the input files are in different directories"
+        if self._overwrites_environment():
+            return "the context's `.venv` would be copied over the environment the install makes"
         extra = [flag.name for flag in self.copy.flags if flag.name not in _COPY_FLAGS_KEPT]
         if extra:
             return f"the COPY has `--{extra[0]}`, which the narrower COPY cannot simply repeat"
@@ -471,19 +577,25 @@ class _Plan:
         text = self.ctx.doc.text
         return "".join(text[flag.span.start:flag.span.end] + " " for flag in flags)
 
-    def _new_copy(self, indent: str, dest: str) -> str:
+    def _overwrites_environment(self) -> bool:
+        """Whether the install makes a `.venv` (uv, poetry in-project) that the moved copy
+        would overwrite with the context's own `.venv`."""
+        makes = any(call.tool in ("uv", "poetry")
+                    for script in self.ctx.scripts(self.install.run)
+                    for call in map(tool_call, script.commands) if call is not None)
+        return makes and self.ctx.build.directory(".venv") is not None
+
+    def _new_copy(self, indent: str, dest: str, files: list[str]) -> str:
         text = self.ctx.doc.text
         keyword = text[self.copy.keyword_span.start:self.copy.keyword_span.end]
         keyword = "COPY" if keyword.isupper() else "copy"
-        directory = posixpath.dirname(self.context_files[0])
+        directory = posixpath.dirname(files[0])
         base = dest.rstrip("/")
         if base == "" and dest.startswith("/"):
             base = ""  # the root directory: `/` + the files' directory
         target = base + "/" + (directory + "/" if directory else "")
-        if self.copy.json_args is not None:
-            args = json.dumps([*self.context_files, target])
-        else:
-            args = " ".join([*self.context_files, target])
+        words = [*files, target]
+        args = json.dumps(words) if self.copy.json_args is not None else " ".join(words)
         return f"{indent}{keyword} {self._flags_text(self.copy.flags)}{args}{self.ctx.doc.newline}"
 
     def dest_text(self) -> str | None:
@@ -518,4 +630,6 @@ class _Plan:
             moved = self.ctx.doc.newline + moved.rstrip("\r\n")
         dest = self.dest_text()
         assert dest is not None
-        return [Edit(start, end, self._new_copy(indent, dest)), Edit(after, after, moved)]
+        missing = self.missing
+        narrower = self._new_copy(indent, dest, missing) if missing else ""
+        return [Edit(start, end, narrower), Edit(after, after, moved)]
