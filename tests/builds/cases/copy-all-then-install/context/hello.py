@@ -1,0 +1,3 @@
+import idna
+
+print("hello from idna", idna.__version__)

@@ -1,0 +1,3 @@
+import packaging
+
+print("app: packaging", packaging.__version__)

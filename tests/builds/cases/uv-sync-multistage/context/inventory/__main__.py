@@ -1,0 +1,4 @@
+import idna
+import packaging
+
+print(f"inventory: idna {idna.__version__}, packaging {packaging.__version__}")
