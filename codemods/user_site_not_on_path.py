@@ -11,8 +11,15 @@ directory. A command counts as a console script of the install when it names a p
 the same `pip install` lists (or a `-r` requirements file in the build context lists), or
 is a well-known server/tool script (uvicorn, gunicorn, celery, alembic, streamlit…).
 `python -m uvicorn` and absolute paths are not reported: they do not search `PATH`.
-pip "outside a venv" means: no `VIRTUAL_ENV` set, pip not called by a path inside a
-directory other than `/usr/local/bin`, `/usr/bin`, `/bin`, and no venv's `bin` on `PATH`.
+pip "outside a venv" means: no `VIRTUAL_ENV` set, and the pip the command runs is the
+system's — resolved as the shell does, by its path (`/opt/venv/bin/pip`,
+`/usr/local/bin/pip`), else through `PATH` (`pip`, `python -m pip`): the first entry that is
+a system directory (`/usr/local/bin`, `/usr/bin`, `/bin`…) or another `…/bin`. A venv's
+`bin` first on `PATH` is the venv's pip, whether the venv was made in this stage or copied
+in from another (`COPY --from=builder /opt/venv /opt/venv`): its installs go into the venv,
+not the user site. A venv's `bin` *after* the system directories still loses to the
+system's pip on a `python` image; on other images (which may have no pip of their own)
+that is not known, and nothing is reported.
 
 ## Why it is bad
 A user-site install puts scripts in `$PYTHONUSERBASE/bin`, by default `~/.local/bin`
@@ -48,14 +55,22 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
-from dfmod.semantic.state import account, env_at, is_root, known_env, process_command, user_before
+from dfmod.semantic.environments import SYSTEM, program_environment
+from dfmod.semantic.state import (
+    account,
+    env_at,
+    image_repository,
+    is_root,
+    known_env,
+    process_command,
+    user_before,
+)
 from dfmod.semantic.tools import ToolCall, tool_call
-from dfmod.semantic.venvs import find_venvs
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
 
@@ -67,7 +82,6 @@ KNOWN_SCRIPTS = frozenset({
     "locust", "prefect", "dagster", "airflow", "chainlit", "panel", "voila",
 })
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
-_SYSTEM_BIN = {"/usr/local/bin", "/usr/bin", "/bin"}
 _TRUE = {"1", "true", "yes", "on"}
 _TARGET_OPTIONS = {"--target", "-t", "--prefix", "--root"}
 _VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i",
@@ -125,31 +139,23 @@ class UserSiteNotOnPath(Codemod):
         if install.bin_dir in entries or any(entry.endswith("/.local/bin") for entry in entries):
             return
         runtime_user = user_before(ctx.doc, started.instruction)
-        who = "root" if is_root(install.user) else f"user `{install.user}`"
-        where = install.bin_dir or "that user's ~/.local/bin"
-        failure = (f"`exec: \"{name}\": executable file not found in $PATH`" if started.exec_form
-                   else f"`{name}: not found` from the shell (exit 127)")
-        message = (f"pip installs into the user site as {who}, so `{name}` goes to "
-                   f"{where}, which is not on PATH: the `{started.instruction.keyword}` "
-                   f"at line {started.instruction.start_line} fails with {failure}")
-        fix = None
+        who = "root" if is_root(install.user) else f"`{install.user}`"
+        where = install.bin_dir or "the user's ~/.local/bin"
+        keyword = started.instruction.keyword
         same_user = (is_root(runtime_user) and is_root(install.user)) or runtime_user == install.user
-        if not same_user:
-            message += (f" (not fixed: the container runs as `{runtime_user or 'root'}`, which "
-                        f"cannot use {who}'s user site; install for that user instead)")
-        elif install.bin_dir is None:
-            message += (f" (not fixed: the home of numeric USER {install.user} is not known; "
-                        "set `ENV PYTHONUSERBASE` or add its `.local/bin` to PATH)")
-        elif re.fullmatch(r"/[A-Za-z0-9._/@+-]*", install.bin_dir):
+        runner = "" if same_user else f", run as `{runtime_user or 'root'}`,"
+        message = (f"pip installs `{name}` into {where} as {who}, which is not on PATH: the "
+                   f"{keyword} at line {started.instruction.start_line}{runner} cannot find it")
+        fix = None
+        # No fix for another user (that user site is not theirs to use) or an unknown home.
+        if same_user and install.bin_dir is not None and re.fullmatch(r"/[A-Za-z0-9._/@+-]*",
+                                                                      install.bin_dir):
             edit = insert_after(ctx.doc, install.instruction, f"ENV PATH={install.bin_dir}:$PATH")
             if edit is not None:
                 fix = Fix((edit,), Applicability.SAFE, f"Put {install.bin_dir} on PATH")
         yield self.finding(install.command.span, message, fix)
 
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
-        stage = ctx.doc.final_stage
-        assert stage is not None
-        venv_bins = {venv.path + "/bin" for venv in find_venvs(ctx.doc, stage)}
         found: list[_UserInstall] = []
         for item in items:
             if item.keyword != "RUN":
@@ -159,13 +165,12 @@ class UserSiteNotOnPath(Codemod):
                     call = tool_call(command)
                     if call is None or call.tool != "pip" or call.subcommand != "install":
                         continue
-                    install = self._user_install(ctx, item, call, venv_bins)
+                    install = self._user_install(ctx, item, call)
                     if install is not None:
                         found.append(install)
         return found
 
-    def _user_install(self, ctx: Context, item: Instruction, call: ToolCall,
-                      venv_bins: set[str]) -> _UserInstall | None:
+    def _user_install(self, ctx: Context, item: Instruction, call: ToolCall) -> _UserInstall | None:
         env = known_env(ctx.doc, item)
         inline = {a.raw.partition("=")[0]: a.raw.partition("=")[2].strip("'\"")
                   for a in call.command.assignments}
@@ -174,10 +179,7 @@ class UserSiteNotOnPath(Codemod):
                 (word.value or "").startswith(tuple(f"{o}=" for o in _TARGET_OPTIONS))
                 for word in call.args):
             return None
-        program = call.command.words[0].value or ""
-        if "/" in program and posixpath.dirname(program) not in _SYSTEM_BIN:
-            return None
-        if any(entry in venv_bins for entry in env.get("PATH", "").split(":")):
+        if not self._system_pip(ctx, item, call.command.words[0].value or "", env):
             return None
         user = user_before(ctx.doc, item)
         explicit = call.has_option("--user") or env.get("PIP_USER", "").lower() in _TRUE
@@ -189,6 +191,20 @@ class UserSiteNotOnPath(Codemod):
         else:
             bin_dir = posixpath.normpath(home + "/.local/bin") if home else None
         return _UserInstall(item, call.command, user, bin_dir, frozenset(self._packages(ctx, call)))
+
+    def _system_pip(self, ctx: Context, item: Instruction, program: str,
+                    env: Mapping[str, str]) -> bool:
+        """Whether `program` (pip, or the python of `python -m pip`) is the system's, as the
+        shell resolves it: a venv's `bin` first on `PATH` runs the venv's."""
+        if program_environment(program, env) != SYSTEM:
+            return False
+        if "/" in program:
+            return True
+        later = [entry for entry in env.get("PATH", "").split(":")
+                 if entry.startswith("/") and posixpath.normpath(entry).endswith("/bin")
+                 and program_environment(posixpath.join(entry, program), env) != SYSTEM]
+        assert item.stage is not None
+        return not later or image_repository(ctx.doc.lineage(item.stage)[0].base) == "python"
 
     def _home(self, ctx: Context, item: Instruction, user: str | None) -> str | None:
         """The user's home, or None for a numeric `USER` (its home is in /etc/passwd, if any)."""
