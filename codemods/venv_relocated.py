@@ -9,6 +9,14 @@ resolved against the builder's `WORKDIR` (and `cd`), a relative `COPY` destinati
 the final stage's `WORKDIR`. Copying a parent directory to another place (`COPY --from=b
 /app /srv` with the venv at `/app/.venv`) is reported too.
 
+Not reported: a `RUN ln -s B A` (or a link of a parent directory, `ln -s /srv /app`) in the
+final image, which puts the built path back so the shebangs resolve; and a venv whose
+scripts survive a move — made with `uv venv --relocatable` (or `UV_VENV_RELOCATABLE=1`),
+whose launchers start `python` from their own directory, as long as only uv installs into
+it (pip and poetry write absolute shebangs even there, checked with uv 0.13.9), or turned
+relocatable with legacy `virtualenv --relocatable`. (`UV_VENV_RELOCATABLE` does not make
+`uv sync` create a relocatable `.venv`: uv 0.13.9 writes absolute shebangs then.)
+
 ## Why it is bad
 A venv is not relocatable. Every console script pip, uv or poetry writes into `A/bin`
 (`alembic`, `uvicorn`, `celery`, `pip`…) starts with the absolute shebang `#!A/bin/python`.
@@ -27,8 +35,10 @@ and keep the stage consistent: in `ENV PATH` entries `B/bin` becomes `A/bin`, an
 outside the Dockerfile that names `B` (a compose `command: /opt/venv/bin/alembic`, scripts)
 must change too. When the stage mentions `B` anywhere else (a `CMD ["/opt/venv/bin/…"]`, an
 `ENV VENV=/opt/venv` used through a variable), when several sources are copied at once, or
-when a parent directory is copied, the finding is reported without a fix. The alternative —
-building the venv at its final path in the builder — is left to you.
+when a parent directory is copied, the finding is reported without a fix. When a later
+`COPY . …` would copy the build context over the venv's new place, the fix's description
+says that `.dockerignore` must exclude it. The alternatives — building the venv at its
+final path in the builder, `uv venv --relocatable`, a symlink — are left to you.
 
 ## Example
 ```dockerfile
@@ -60,12 +70,16 @@ from collections.abc import Iterator
 from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.semantic.environments import install_environment
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
+from dfmod.semantic.tools import basename, tool_call
 from dfmod.semantic.venvs import Venv, find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
+from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span
 
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def _mentions(text: str, path: str) -> list[int]:
@@ -126,33 +140,25 @@ class VenvRelocated(Codemod):
                 if source is None or not is_inside(venv.path, source):
                     continue
                 landed = destination if len(sources) > 1 else relocate(venv.path, source, destination)
-                if landed == venv.path:
+                if landed == venv.path or _relocatable(ctx, source_stage, venv):
+                    continue
+                if len(sources) == 1 and _restored(ctx, copy, venv.path, landed):
                     continue
                 yield self._report(ctx, copy, venv, source, landed, stage_name, len(sources))
 
     def _report(self, ctx: Context, copy: Instruction, venv: Venv, source: str, landed: str,
                 stage_name: str, source_count: int) -> Finding:
-        origin = "declared" if venv.how == "VIRTUAL_ENV" else "created"
-        message = (
-            f"`COPY --from={stage_name}` puts the virtualenv {origin} at {venv.path} "
-            f"({venv.how}, line {venv.instruction.start_line}) at {landed}: the shebangs of its "
-            f"console scripts still name `{venv.path}/bin/python`, which does not exist there, so "
-            f"`{landed}/bin/<script>` fails with `exec {landed}/bin/<script>: no such file or "
-            "directory`; copy it to the same path"
-        )
+        message = (f"`COPY --from={stage_name}` moves the venv built at {venv.path} to {landed}, "
+                   "where its console scripts fail: their shebangs name the old path")
         fix = None
         if source_count == 1 and source == venv.path and copy.json_args is None:
             fix = self._fix(ctx, copy, venv.path, landed)
-            if fix is None:
-                message += f" (not fixed: this stage refers to {landed} elsewhere)"
-            else:
-                message += self._context_copy_note(ctx, copy, venv.path)
         return self.finding(copy.words[-1].span if copy.json_args is None else copy.span,
                             message, fix)
 
     def _context_copy_note(self, ctx: Context, copy: Instruction, built: str) -> str:
-        """Warn when a later `COPY . …` would write the build context over the venv — unless
-        the context's `.dockerignore` leaves the venv's directory out."""
+        """A caveat for the fix when a later `COPY . …` would write the build context over
+        the venv — unless the context's `.dockerignore` leaves the venv's directory out."""
         name = posixpath.basename(built)
         assert copy.stage is not None
         for item in copy.stage.instructions[copy.stage.instructions.index(copy) + 1:]:
@@ -165,8 +171,8 @@ class VenvRelocated(Codemod):
             inside = posixpath.relpath(built, target)
             if all(not ctx.build.sends(posixpath.join(source, inside)) for source in sources):
                 return ""
-            return (f"; the `{item.keyword}` at line {item.start_line} copies the build context "
-                    f"into {target}: make sure `.dockerignore` excludes `{name}`")
+            return (f" (the `{item.keyword}` at line {item.start_line} copies the build context "
+                    f"into {target}: make sure `.dockerignore` excludes `{name}`)")
         return ""
 
     def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:
@@ -204,4 +210,76 @@ class VenvRelocated(Codemod):
                     if not any(span.start == start for span in handled):
                         return None
         return Fix(tuple(edits), Applicability.UNSAFE,
-                   f"Copy the virtualenv to {built}, where it was built")
+                   f"Copy the virtualenv to {built}, where it was built"
+                   + self._context_copy_note(ctx, copy, built))
+
+
+def _relocatable(ctx: Context, stage: Stage, venv: Venv) -> bool:
+    """Whether the venv's scripts survive a move: made with `uv venv --relocatable` (or
+    `UV_VENV_RELOCATABLE`), whose launchers find the interpreter beside them — as long as only
+    uv installs into it (pip and poetry write absolute shebangs there too) — or turned
+    relocatable with legacy `virtualenv --relocatable`."""
+    doc = ctx.doc
+    relocatable = False
+    for item in [item for lineage in doc.lineage(stage) for item in lineage.instructions]:
+        for script in ctx.scripts(item):
+            for command in script.commands:
+                call = tool_call(command)
+                if item is venv.instruction and call is not None and (call.tool, call.subcommand) == (
+                        "uv", "venv"):
+                    env = {**known_env(doc, item), **_inline(command)}
+                    relocatable = call.has_option("--relocatable") or (
+                        env.get("UV_VENV_RELOCATABLE", "").lower() in _TRUE)
+                elif basename(command.name) == "virtualenv" and "--relocatable" in command.argv:
+                    relocatable = relocatable or any(
+                        resolve_path(value, workdir_at(doc, item)) == venv.path
+                        for value in command.argv[1:] if value and not value.startswith("-"))
+                elif relocatable and call is not None and call.is_install and call.tool in (
+                        "pip", "poetry") and install_environment(doc, item, call) == venv.path:
+                    relocatable = False  # pip and poetry write `#!<venv>/bin/python`
+    return relocatable
+
+
+def _inline(command: Command) -> dict[str, str]:
+    return {item.raw.partition("=")[0]: item.raw.partition("=")[2].strip("'\"")
+            for item in command.assignments}
+
+
+def _restored(ctx: Context, copy: Instruction, built: str, landed: str) -> bool:
+    """Whether a `ln -s` in the final image puts the built path back: `ln -s /opt/venv
+    /app/.venv` (or a link of a parent, `ln -s /srv /app`), so the shebangs resolve."""
+    doc = ctx.doc
+    assert copy.stage is not None
+    stages = [*doc.lineage(copy.stage)[:-1], *_descendants(ctx, copy.stage)]
+    for item in (item for stage in stages for item in stage.instructions):
+        cwd = workdir_at(doc, item)
+        for script in ctx.scripts(item):
+            for command in script.commands:
+                link = _symlink(command)
+                if link is None:
+                    continue
+                target, name = link
+                where = resolve_path(name, cwd)
+                if where is None:
+                    continue
+                if name.endswith("/"):
+                    where = posixpath.join(where, posixpath.basename(target.rstrip("/")))
+                points_to = resolve_path(target, posixpath.dirname(where))
+                if points_to is not None and is_inside(built, where) and relocate(
+                        built, where, points_to) == landed:
+                    return True
+    return False
+
+
+def _symlink(command: Command) -> tuple[str, str] | None:
+    """(target, link name) of `ln -s[fnTr…] TARGET LINK`."""
+    argv = command.argv
+    if not argv or basename(argv[0]) != "ln" or None in argv:
+        return None
+    options = [value for value in argv[1:] if value and value.startswith("-")]
+    operands = [value for value in argv[1:] if value and not value.startswith("-")]
+    symbolic = any(value == "--symbolic" or (not value.startswith("--") and "s" in value)
+                   for value in options)
+    if not symbolic or len(operands) != 2:
+        return None
+    return operands[0], operands[1]
