@@ -12,6 +12,26 @@ packages to miss the interpreter it runs:
 - an install whose failure is masked (`pip install x || true`);
 - a cleanup that deletes files of installed packages;
 - a venv that is not on `PATH` for a `CMD` that runs a bare `python` or script.
+
+Three ways are certain misses, and the message says so ("`python` cannot import …"):
+- a venv copied onto an image whose Python lives elsewhere — built on a `python` image
+  (its `bin/python` links to /usr/local/bin) and run on Debian, Ubuntu, Alpine or
+  distroless (Python in /usr/bin, or none), or built on Debian/Ubuntu and run on a slim or
+  Alpine `python` image: the link dangles, so the venv's own path cannot start and a bare
+  `python3` falls through to a system interpreter without the packages; or copied onto
+  another Python version of the same image family (`python:3.12` → `python:3.11-slim`),
+  which reads `lib/python3.11/site-packages`. Only venvs made by the image's own
+  interpreter count (not `uv python install`, `--python`, or `UV_PYTHON*`), and not when
+  the final stage copies, builds or installs a Python into that directory;
+- a user base (`pip install --user`: `/root/.local`) copied where CMD's user does not read
+  it — another user's home, or anywhere but that user's `PYTHONUSERBASE` (else
+  `$HOME/.local`, the home from `useradd -d`), unless it lands on `/usr/local`, `/usr`, `/`
+  or `PYTHONPATH`;
+- `uv pip install --system` while a venv is first on `PATH` and is the environment CMD
+  runs, and nothing installs into that venv: uv skips virtual environments with
+  `--system` (its documentation: "uv will ignore any interpreters that are in virtual
+  environments") and installs into the system Python, so the venv stays empty.
+
 A plain install into the image `CMD` runs is not reported: the install itself proved what a
 check would. The stage judged is the one a compose file's `build.target` names, else the
 last. Nothing in the final stage, after the last step that can change what that
@@ -100,8 +120,14 @@ from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
 from dfmod.linting.wording import join_names
-from dfmod.semantic.environments import SYSTEM, install_environment, interpreter_environment
+from dfmod.semantic.environments import (
+    SYSTEM,
+    install_environment,
+    interpreter_environment,
+    program_environment,
+)
 from dfmod.semantic.findcmd import parse_find, rm_operands
+from dfmod.semantic.interpreters import image_python, lacks, read_user_bases, user_bases, venv_python
 from dfmod.semantic.masking import element_install, is_test, masks
 from dfmod.semantic.pydeps import (
     import_names,
@@ -116,9 +142,9 @@ from dfmod.semantic.pydeps import (
     wheel_import_names,
 )
 from dfmod.semantic.runtime import PYTHON, Runtime, launcher_words, runtime
-from dfmod.semantic.state import account, known_env, user_before
+from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, user_before
 from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
-from dfmod.semantic.venvs import find_venvs
+from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
 from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
 
@@ -181,15 +207,17 @@ class VerifyImports(Codemod):
         if found is None:
             return
         sources = _contributing_stages(doc, final)
-        exposure = _exposure(ctx, final, sources, found)
+        runs_in = interpreter_environment(doc, found.instruction, _interpreter(doc, final, found),
+                                          next((c.launcher for c in found.commands if c.launcher), ()))
+        miss = _missed(ctx, final, found, runs_in)
+        exposure = miss.cause if miss is not None else _exposure(ctx, final, sources, found)
         if exposure is None:
             return  # a plain install in the image CMD runs: nothing a check would catch
         copies = _context_copies(sources)
         version = _python_version(doc, final)
         wanted = _Wanted()
-        runs_in = interpreter_environment(doc, found.instruction, _interpreter(doc, final, found),
-                                          next((c.launcher for c in found.commands if c.launcher), ()))
-        self._from_installs(ctx, final, sources, copies, version, wanted, runs_in)
+        self._from_installs(ctx, final, sources, copies, version, wanted, runs_in,
+                            miss.counted if miss is not None else frozenset())
         self._from_runtime(ctx, found, copies, wanted)
         for name in self.options.get("modules") or []:
             wanted.module(str(name), "listed in the options")
@@ -210,11 +238,12 @@ class VerifyImports(Codemod):
             return
         interpreter = _interpreter(doc, final, found)
         yield self._finding(ctx, final, anchor, found, interpreter, missing, distributions,
-                            scripts, exposure)
+                            scripts, exposure, miss is not None)
 
     # -- what to verify --------------------------------------------------------------
     def _from_installs(self, ctx: Context, final: Stage, stages: list[Stage], copies: list[str],
-                       version: str | None, wanted: _Wanted, runs_in: str | None) -> None:
+                       version: str | None, wanted: _Wanted, runs_in: str | None,
+                       counted: frozenset[str] = frozenset()) -> None:
         """The distributions the installs bring in — except those installed only under a
         condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), into another
         environment than the one CMD's interpreter runs in (or one dfmod cannot tell), into a
@@ -231,7 +260,8 @@ class VerifyImports(Codemod):
                         call = tool_call(command)
                         if call is None or not call.is_install or id(command) in conditional:
                             continue
-                        if runs_in is None or install_environment(ctx.doc, instruction, call) != runs_in:
+                        where = install_environment(ctx.doc, instruction, call)
+                        if runs_in is None or (where != runs_in and where not in counted):
                             continue
                         if not _searched(ctx, call, final, env):
                             continue
@@ -271,11 +301,14 @@ class VerifyImports(Codemod):
     # -- the finding -----------------------------------------------------------------
     def _finding(self, ctx: Context, final: Stage, anchor: int, found: Runtime,
                  interpreter: str, missing: list[str], distributions: list[str],
-                 scripts: list[str], exposure: str) -> Finding:
+                 scripts: list[str], exposure: str, definite: bool = False) -> Finding:
         doc = ctx.doc
         names = [*missing, *distributions, *(basename(name) for name in scripts)]
-        message = (f"{exposure}, and no build step checks that `{interpreter}` finds "
-                   f"{join_names(names, 4)}: a miss fails only at container start")
+        if definite:
+            message = f"{exposure}: `{interpreter}` cannot import {join_names(names, 4)}"
+        else:
+            message = (f"{exposure}, and no build step checks that `{interpreter}` finds "
+                       f"{join_names(names, 4)}: a miss fails only at container start")
         if ctx.build.note:
             message += f" ({ctx.build.note})"
         base = doc.lineage(final)[0].base.lower()
@@ -373,6 +406,122 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
         if not interpreter.startswith(venv.path + "/") and venv.path + "/bin" not in path:
             return f"the venv {venv.path} is not on PATH for CMD"
     return None
+
+
+@dataclass(frozen=True)
+class _Miss:
+    """Where the Dockerfile shows that CMD's interpreter cannot see the packages at all;
+    `counted`: other environments whose installs it needs (checked all the same)."""
+
+    cause: str
+    counted: frozenset[str] = frozenset()
+
+
+def _missed(ctx: Context, final: Stage, found: Runtime, runs_in: str | None) -> _Miss | None:
+    """A venv copied onto an image without its interpreter (or onto another Python), a user
+    base copied where CMD's user does not read it, `uv pip install --system` beside the venv
+    CMD runs — each a certain miss, not just a way to miss."""
+    if runs_in is None:
+        return None
+    return (_foreign_venv(ctx, final, runs_in) or _misplaced_user_base(ctx, final, found, runs_in)
+            or _system_beside_venv(ctx, final, runs_in))
+
+
+def _copies_from_other_stages(ctx: Context, final: Stage) -> Iterator[tuple[Instruction, Stage, str, str]]:
+    """(COPY, its source stage, source, destination) for the single-source `COPY --from` of
+    stages outside the final stage's lineage, with resolved paths."""
+    doc = ctx.doc
+    lineage = doc.lineage(final)
+    for stage in lineage:
+        for copy in stage.instructions:
+            origin = copy.flag("from")
+            if copy.keyword != "COPY" or origin is None or not origin.value or copy.heredocs:
+                continue
+            other = doc.stage_named(origin.value)
+            values = copy.json_args if copy.json_args is not None else [word.value for word in copy.words]
+            if other is None or other in lineage or len(values) != 2:
+                continue
+            source = resolve_path(values[0], "/")
+            destination = resolve_in(doc, copy, values[1])
+            if source is not None and destination is not None and destination.startswith("/"):
+                yield copy, other, source, destination
+
+
+def _foreign_venv(ctx: Context, final: Stage, runs_in: str) -> _Miss | None:
+    doc = ctx.doc
+    base = doc.lineage(final)[0].base
+    here = image_python(base)
+    for copy, other, source, destination in _copies_from_other_stages(ctx, final):
+        for venv in find_venvs(doc, other):
+            if not is_inside(venv.path, source) or relocate(venv.path, source, destination) != runs_in:
+                continue
+            built = venv_python(doc, other, venv)
+            if built is None:
+                continue
+            if lacks(doc, final, built.directory):
+                return _Miss(f"line {copy.start_line} copies a venv bound to the Python in "
+                             f"{built.directory}, which `{base}` lacks")
+            if here is not None and here.directory == built.directory and None not in (
+                    here.version, built.version) and here.version != built.version:
+                return _Miss(f"line {copy.start_line} copies a venv built for Python "
+                             f"{built.version} onto Python {here.version}")
+    return None
+
+
+def _misplaced_user_base(ctx: Context, final: Stage, found: Runtime, runs_in: str) -> _Miss | None:
+    doc = ctx.doc
+    if runs_in != SYSTEM:
+        return None
+    read = read_user_bases(doc, found.instruction)
+    if read is None:
+        return None
+    searched = [posixpath.normpath(entry) for entry in
+                known_env(doc, found.instruction).get("PYTHONPATH", "").split(":") if entry]
+    misplaced: list[tuple[Instruction, str]] = []
+    for copy, other, source, destination in _copies_from_other_stages(ctx, final):
+        for base in user_bases(doc, other):
+            if not is_inside(base, source):
+                continue
+            landed = relocate(base, source, destination)
+            if landed in read or landed in ("/", "/usr", "/usr/local") or any(
+                    is_inside(entry, landed) for entry in searched):
+                return None  # read there: a user base, a prefix the system searches, PYTHONPATH
+            misplaced.append((copy, landed))
+    if not misplaced:
+        return None
+    copy, landed = misplaced[0]
+    runner = user_before(doc, found.instruction) or "root"
+    return _Miss(f"line {copy.start_line} copies a user base to {landed}, but CMD's user "
+                 f"`{runner}` reads {read[0]}")
+
+
+def _system_beside_venv(ctx: Context, final: Stage, runs_in: str) -> _Miss | None:
+    doc = ctx.doc
+    if runs_in == SYSTEM or runs_in not in {venv.path for venv in find_venvs(doc, final)}:
+        return None
+    system: list[Instruction] = []
+    for stage in doc.lineage(final):
+        for instruction in stage.instructions:
+            origin = instruction.flag("from")
+            if instruction.keyword in ("COPY", "ADD") and origin is not None and instruction.words:
+                landed = resolve_in(doc, instruction, instruction.words[-1].value)
+                if landed is None or is_inside(runs_in, landed) or is_inside(landed, runs_in):
+                    return None  # the venv may be filled from elsewhere
+            for script in ctx.scripts(instruction):
+                for command in script.commands:
+                    call = tool_call(command)
+                    if call is None or not call.is_install:
+                        continue
+                    where = install_environment(doc, instruction, call)
+                    if where is None or where == runs_in:
+                        return None  # something goes into the venv (or may)
+                    if call.tool == "uv-pip" and call.has_option("--system") and program_environment(
+                            "python", known_env(doc, instruction)) == runs_in:
+                        system.append(instruction)
+    if not system:
+        return None
+    return _Miss(f"line {system[0].start_line} runs `uv pip install --system`, which skips the "
+                 f"venv {runs_in} on PATH", frozenset({SYSTEM}))
 
 
 def _copies_installed(ctx: Context, copy: Instruction, stage: Stage) -> bool:

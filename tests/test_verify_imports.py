@@ -9,6 +9,8 @@ the package is there. Without the fix there is no such step, and nothing fails a
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -354,3 +356,203 @@ def test_cli_fix_is_idempotent_on_the_seed(tmp_path: Path) -> None:
     assert "uvicorn --version" in first
     subprocess.run(dfmod + args, capture_output=True, check=False)
     assert (tmp_path / "Dockerfile").read_text() == first
+
+
+# -- certain misses, reproduced with real interpreters, pip and uv --------------------------
+
+def _base_python() -> Path:
+    """A real interpreter outside any venv (user sites are off inside one)."""
+    return Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+
+
+def _another_python() -> Path | None:
+    """A real interpreter of another minor version than this one, if the machine has one
+    (on PATH, in /usr/bin or /usr/local/bin, or in pyenv's versions)."""
+    candidates = [Path(found) for minor in range(8, 16)
+                  if (found := shutil.which(f"python3.{minor}")) is not None]
+    for directory in (Path("/usr/bin"), Path("/usr/local/bin"), *sorted(
+            (Path.home() / ".pyenv" / "versions").glob("3.*/bin"))):
+        candidates += sorted(directory.glob("python3.[0-9]*"))
+    for candidate in candidates:
+        if not re.fullmatch(r"python3\.\d+", candidate.name):
+            continue
+        real = subprocess.run([str(candidate), "-c", "import sys; print(sys.version_info[1], "
+                               "sys.executable)"], capture_output=True, text=True, timeout=60)
+        minor, _, executable = real.stdout.strip().partition(" ")
+        if real.returncode == 0 and minor != str(sys.version_info.minor) and executable:
+            return Path(executable)
+    return None
+
+
+def _stand_in_wheel(directory: Path, name: str) -> Path:
+    from wheels import build_wheel
+
+    directory.mkdir(exist_ok=True)
+    build_wheel(directory, name, "1.0", {f"{name}.py": "VALUE = 1\n"})
+    return directory
+
+
+def _message(text: str, directory: Path) -> str:
+    path = directory / "Dockerfile"
+    path.write_text(text)
+    [finding] = check(Dockerfile(text, str(path)), [VerifyImports()])
+    assert len(finding.message) <= 150, finding.message
+    return finding.message
+
+
+USER_BASE = """\
+FROM python:3.12-slim AS build
+COPY requirements.txt .
+RUN pip install --user --no-cache-dir -r requirements.txt
+
+FROM python:3.12-slim
+COPY --from=build /root/.local {destination}
+{user}CMD ["python", "-c", "pass"]
+"""
+
+
+def test_a_user_base_copied_to_another_home_is_not_read(tmp_path: Path) -> None:
+    """`pip install --user` as root writes /root/.local; copied to /home/app/.local while CMD
+    runs as root (or to /root/.local for `USER app`), the interpreter does not read it. Real
+    pip writes the user base, real Python reads only the one of its HOME."""
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    to_app = USER_BASE.format(destination="/home/app/.local", user="")
+    assert _message(to_app, tmp_path) == (
+        "line 6 copies a user base to /home/app/.local, but CMD's user `root` reads "
+        "/root/.local: `python` cannot import `fastapi`")
+    to_root = USER_BASE.format(destination="/root/.local", user="RUN useradd -m app\nUSER app\n")
+    assert "copies a user base to /root/.local, but CMD's user `app` reads /home/app/.local" in (
+        _message(to_root, tmp_path))
+    right = USER_BASE.format(destination="/home/app/.local", user="RUN useradd -m app\nUSER app\n")
+    assert "user base" not in _message(right, tmp_path)  # read there: only the generic exposure
+    command = _verification(_fixed(to_app, tmp_path))
+    assert command == 'python -c "import fastapi"'
+
+    wheels = _stand_in_wheel(tmp_path / "wheels", "fastapi")
+    build_root = tmp_path / "build" / "root"
+    build_root.mkdir(parents=True)
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python").symlink_to(_base_python())
+    base = {"PATH": f"{shim}:/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    install = _bash(f"python -m pip install --user --no-index --find-links {wheels} fastapi",
+                    {**base, "HOME": str(build_root)})
+    assert install.returncode == 0, install.stderr
+    written = build_root / ".local"
+    assert list(written.glob("lib/python*/site-packages/fastapi.py"))
+
+    final_root, app_home = tmp_path / "final" / "root", tmp_path / "final" / "home" / "app"
+    final_root.mkdir(parents=True)
+    app_home.mkdir(parents=True)
+    subprocess.run(["cp", "-a", str(written), str(app_home / ".local")], check=True)  # the COPY
+    as_root = _bash(command, {**base, "HOME": str(final_root)})
+    assert as_root.returncode != 0 and "No module named 'fastapi'" in as_root.stderr
+    assert _bash(command, {**base, "HOME": str(app_home)}).returncode == 0
+
+
+UV_SYSTEM = """\
+FROM python:3.12-slim
+COPY --from=ghcr.io/astral-sh/uv:0.5.4 /uv /usr/local/bin/uv
+RUN uv venv /opt/venv
+ENV VIRTUAL_ENV=/opt/venv PATH="/opt/venv/bin:$PATH"
+COPY requirements.txt .
+RUN uv pip install --system --no-cache -r requirements.txt
+CMD ["python", "-c", "pass"]
+"""
+
+
+def test_uv_system_install_skips_the_venv_on_path(tmp_path: Path) -> None:
+    """`uv pip install --system` with a venv first on PATH (and VIRTUAL_ENV set): uv skips
+    interpreters of virtual environments, as its documentation says, and installs into the
+    system Python's environment; the venv CMD's `python` runs stays empty. Real uv, with
+    `--dry-run` so the system Python is left as it is."""
+    uv = pytest.importorskip("uv").find_uv_bin()
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    assert _message(UV_SYSTEM, tmp_path) == (
+        "line 6 runs `uv pip install --system`, which skips the venv /opt/venv on PATH: "
+        "`python` cannot import `fastapi`")
+    assert _verification(_fixed(UV_SYSTEM, tmp_path)) == 'python -c "import fastapi"'
+    plain = UV_SYSTEM.replace("--system ", "")
+    (tmp_path / "Dockerfile").write_text(plain)
+    assert check(Dockerfile(plain, str(tmp_path / "Dockerfile")), [VerifyImports()]) == []
+
+    wheels = _stand_in_wheel(tmp_path / "wheels", "fastapi")
+    env = {**os.environ, "UV_OFFLINE": "1", "UV_NO_CACHE": "1", "UV_PYTHON_DOWNLOADS": "never"}
+    venv = tmp_path / "opt" / "venv"
+    subprocess.run([uv, "venv", "--python", str(_base_python()), str(venv)], check=True,
+                   capture_output=True, env=env, timeout=120)
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python3").symlink_to(_base_python())
+    env.update(PATH=f"{venv}/bin:{shim}:/usr/bin:/bin", VIRTUAL_ENV=str(venv))
+    args = [uv, "pip", "install", "--dry-run", "--no-index", "--find-links", str(wheels),
+            "fastapi"]
+    system = subprocess.run([*args[:3], "--system", "--break-system-packages", *args[3:]],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert system.returncode == 0, system.stderr
+    assert f"environment at: {sys.base_prefix}" in system.stderr and str(venv) not in system.stderr
+    into_venv = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert f"environment at: {venv}" in into_venv.stderr
+    check_run = _bash('python -c "import fastapi"', env)
+    assert check_run.returncode != 0 and "No module named 'fastapi'" in check_run.stderr
+
+
+FOREIGN_VENV = """\
+FROM python:3.12-slim AS builder
+RUN python -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+FROM {final}
+{setup}COPY --from=builder /opt/venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+CMD ["python3", "-c", "pass"]
+"""
+
+
+def test_a_venv_copied_onto_another_interpreter(tmp_path: Path) -> None:
+    """A venv's `bin/python3` is a symlink to the interpreter that made it (python:3.12's
+    /usr/local/bin/python3). On Debian the link dangles: its own path cannot start, and a
+    bare `python3` on PATH falls through to the system's, which has no venv packages. On
+    Python 3.11 the link resolves, but 3.11 reads `lib/python3.11/site-packages`."""
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    debian = FOREIGN_VENV.format(final="debian:bookworm-slim", setup=(
+        "RUN apt-get update && apt-get install -y --no-install-recommends python3 \\\n"
+        " && rm -rf /var/lib/apt/lists/*\n"))
+    assert _message(debian, tmp_path) == (
+        "line 10 copies a venv bound to the Python in /usr/local/bin, which "
+        "`debian:bookworm-slim` lacks: `python3` cannot import `fastapi`")
+    older = FOREIGN_VENV.format(final="python:3.11-slim", setup="")
+    assert _message(older, tmp_path).startswith(
+        "line 8 copies a venv built for Python 3.12 onto Python 3.11:")
+    same = FOREIGN_VENV.format(final="python:3.12-slim", setup="")
+    assert "copies packages from stage `builder`" in _message(same, tmp_path)
+    with_python = debian.replace("COPY --from=builder /opt/venv", "COPY --from=builder /usr/local "
+                                 "/usr/local\nCOPY --from=builder /opt/venv")
+    assert "lacks" not in _message(with_python, tmp_path)
+
+    builder_bin = tmp_path / "builder" / "usr" / "local" / "bin"
+    builder_bin.mkdir(parents=True)
+    (builder_bin / "python3").symlink_to(_base_python())
+    venv = tmp_path / "opt" / "venv"
+    subprocess.run([str(builder_bin / "python3"), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, timeout=120)
+    assert os.readlink(venv / "bin" / "python3") == str(builder_bin / "python3")
+    _stub(_site_packages(venv), "fastapi")
+    command = _verification(_fixed(debian, tmp_path))
+    env = {"PATH": f"{venv}/bin:/usr/bin:/bin"}
+    assert _bash(command, env).returncode == 0  # in the builder, where the link resolves
+    (builder_bin / "python3").unlink()  # the final image has no /usr/local/bin/python3
+    with pytest.raises(FileNotFoundError):
+        subprocess.run([str(venv / "bin" / "python3"), "-c", "pass"])
+    if Path("/usr/bin/python3").exists():  # a bare python3 falls through to the system's
+        fell_through = _bash(command, env)
+        assert fell_through.returncode != 0 and "No module named 'fastapi'" in fell_through.stderr
+
+    other = _another_python()
+    if other is None:
+        return  # no second Python version on this machine for the version half
+    (builder_bin / "python3").symlink_to(other)  # the same path, another Python
+    moved = _bash(command, env)
+    assert moved.returncode != 0 and "No module named 'fastapi'" in moved.stderr

@@ -32,7 +32,8 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 def program_environment(program: str, env: Mapping[str, str]) -> str | None:
     """The environment of a program as a command spells it: by its directory when it has a
     path (`/opt/venv/bin/pip`), else by the first `PATH` entry that holds one — a venv's
-    `bin` (which always holds `python` and `pip`) or the system."""
+    `bin` (which always holds `python` and `pip`) or the system. A user base's `~/.local/bin`
+    is passed over: it holds no interpreter, and a pip there runs the system's."""
     if "/" in program:
         directory = posixpath.dirname(posixpath.normpath(program))
         if directory in _SYSTEM_BINS:
@@ -46,6 +47,8 @@ def program_environment(program: str, env: Mapping[str, str]) -> str | None:
         entry = posixpath.normpath(entry) if entry else ""
         if entry in _SYSTEM_BINS:
             return SYSTEM
+        if entry.endswith("/.local/bin"):
+            continue  # a user base's scripts: no interpreter there, and its pip is the system's
         if entry.endswith("/bin") and entry.startswith("/"):
             return entry[:-len("/bin")]
     return None

@@ -1,0 +1,2 @@
+import pandas
+import streamlit as st

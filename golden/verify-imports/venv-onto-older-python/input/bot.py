@@ -1,0 +1,2 @@
+import aiogram
+import redis
