@@ -51,6 +51,12 @@ class MergedService:
                        else "service_started")
                 for name, value in _long_depends_on(self.data.get("depends_on")).items()}
 
+    def required(self, dependency: str) -> bool:
+        """Whether the `depends_on` entry is required (`required: false`: Compose only warns
+        when the dependency fails to start or become healthy)."""
+        entry = _long_depends_on(self.data.get("depends_on")).get(dependency)
+        return not (isinstance(entry, Mapping) and entry.get("required") is False)
+
 
 class ComposeModel:
     """The services of a group of compose files merged in order (`-f` order)."""
@@ -76,6 +82,25 @@ class ComposeModel:
         service = self.services.get(name)
         return None if service is None else healthcheck_state(service.data)
 
+    def written_condition(self, service: str, dependency: str) -> str | None:
+        """The `condition:` written for `service`'s `depends_on` entry `dependency` by the
+        last file of the group that writes the entry; None for the short form (a list item)
+        or a long-form entry without `condition` — what Compose reads as `service_started`
+        without anyone having asked for it."""
+        condition = None
+        for doc in self.files:
+            data = self._own_services(doc, 0, resolve=False).get(service)
+            listed = data[0].get("depends_on") if data is not None else None
+            if isinstance(listed, _Tagged):
+                listed, condition = listed.value, None
+            if isinstance(listed, list) and dependency in listed:
+                condition = None
+            elif isinstance(listed, Mapping) and dependency in listed:
+                entry = listed[dependency]
+                written = entry.get("condition") if isinstance(entry, Mapping) else None
+                condition = written if isinstance(written, str) else None
+        return condition
+
     def set_after(self, index: int, service: str, dependency: str) -> bool:
         """Whether a file after `index` in the group writes `service`'s `depends_on` entry for
         `dependency` (so the text of file `index` is not what Compose uses for it)."""
@@ -89,15 +114,17 @@ class ComposeModel:
         return False
 
     # -- one file: its documents, includes and extends -------------------------------
-    def _own_services(self, doc: ComposeFile, depth: int) -> dict[str, tuple[dict[str, Any], str]]:
-        """Service name → (data with extends resolved, base directory) of one file."""
+    def _own_services(self, doc: ComposeFile, depth: int,
+                      resolve: bool = True) -> dict[str, tuple[dict[str, Any], str]]:
+        """Service name → (data with extends resolved, base directory) of one file; with
+        `resolve` False, each service's data as written (`extends:` not followed)."""
         directory = os.path.dirname(doc.path)
         found: dict[str, tuple[dict[str, Any], str]] = {}
         if depth < _MAX_DEPTH:
             for path in _included(doc):
                 included = self._load(os.path.normpath(os.path.join(directory, path)))
                 if included is not None:
-                    found.update(self._own_services(included, depth + 1))
+                    found.update(self._own_services(included, depth + 1, resolve))
         raw: dict[str, Any] = {}
         for data in doc.data:
             services = data.get("services") if isinstance(data, Mapping) else None
@@ -106,7 +133,7 @@ class ComposeModel:
                     key = str(name)
                     raw[key] = _merge(raw[key], _plain(value)) if key in raw else _plain(value)
         for name in raw:
-            found[name] = self._extended(doc, raw, name, depth)
+            found[name] = self._extended(doc, raw, name, depth) if resolve else (raw[name], directory)
         return found
 
     def _extended(self, doc: ComposeFile, raw: dict[str, Any], name: str,
