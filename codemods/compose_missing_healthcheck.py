@@ -1,27 +1,52 @@
-"""A service other services depend on, without a healthcheck.
+"""A service others depend on, without a healthcheck Compose can use.
 
 ## What it finds
-A service named in another service's `depends_on` (short or long form) that has no
-`healthcheck` — neither its own, nor through a merge key, nor in a file Compose merges with
-this one (`compose.yaml` + `compose.override.yaml`, a `docker-compose.X.yml` beside
-`docker-compose.yml`, `include:`, `extends:`), nor a `HEALTHCHECK` in the Dockerfile it
-builds. It is reported in the file that first defines the service; a service that the
-merged files give neither `image` nor `build` (a partial override) is not judged. Dependencies used only with
-`condition: service_completed_successfully` (one-shot jobs such as migrations) and
-services whose healthcheck is explicitly disabled are left alone.
+A service named in another service's `depends_on` that has no healthcheck Compose can wait
+for: none in the compose files Compose merges (its own, a merge key, the base or override
+it is read with — `compose.yaml` + `compose.override.yaml`, a `docker-compose.X.yml` beside
+`docker-compose.yml` — `include:`, `extends:`), none in the Dockerfile it builds (the stage
+`build.target` names, else the last, and the stages it is built `FROM`), and none in its
+image as far as that is known. It is reported in the file that first defines the service.
+
+Left alone:
+- images known to declare a `HEALTHCHECK` of their own (`gitlab/gitlab-ce`,
+  `vaultwarden/server`, `axllent/mailpit` from v1.15.1, `qmcgaw/gluetun`,
+  `ghcr.io/immich-app/postgres`; each read in the image's Dockerfile, listed in
+  `dfmod.semantic.images`);
+- a built service whose Dockerfile cannot be read (not in the checkout, a remote context,
+  or paths that only resolve from another directory, as in an override used with
+  `-f ../docker-compose.yml`): its image may declare one;
+- a partial override (neither `image` nor `build` after the merge);
+- dependants that wait for completion (`service_completed_successfully`) or that ask in
+  writing for `condition: service_started`: they say that started is enough;
+- a healthcheck turned off on purpose (`disable: true`, `test: ["NONE"]`, `HEALTHCHECK
+  NONE`) — unless a dependant waits for it with `condition: service_healthy`.
 
 ## Why it is bad
-Without a healthcheck Compose can only know that the container *started*. Dependants then
-start while the database or API is still initialising and fail (connection refused, a
-crash loop), and `condition: service_healthy` cannot be used at all: Compose refuses it
-for a dependency without a healthcheck.
+A short-form `depends_on` (or `condition: service_started`) starts the dependant as soon as
+the dependency's container is running, not when the database or API inside accepts
+connections; the dependant then fails or retries at start-up. `condition: service_healthy`
+waits for readiness, but only on a healthcheck. The message says when that cannot be had at
+all: official images ship no `HEALTHCHECK` ("Explicit health checks are not added to
+official images", docker-library/faq); for other images it says "unless its image defines
+a HEALTHCHECK".
+
+Worse, `condition: service_healthy` on a dependency with no healthcheck (or a disabled one)
+does not wait forever: `docker compose up` fails at once with "dependency failed to start:
+container … has no healthcheck configured" (docker/compose, `pkg/compose/convergence.go`).
+That is reported as such, naming the dependants that ask for it (`required: false` entries
+only make Compose warn, and are not).
 
 ## Fix
-Display-only: the right probe depends on the image. The message suggests one for common
-images — `pg_isready` (postgres), `redis-cli ping` (redis), `mysqladmin ping` (mysql),
-`healthcheck.sh --connect --innodb_initialized` (mariadb, whose recent images ship that
-script and no longer `mysqladmin`), `mongosh … ping` (mongo) — and otherwise an HTTP probe
-with `curl -f`, which only works if the image contains curl (slim images often do not).
+Display-only. A probe is suggested only where one is known to work in that image, version
+and port: `pg_isready` (postgres, postgis, timescaledb, and builds `FROM` them), `redis-cli
+ping` / `valkey-cli ping`, `mysqladmin ping` (mysql, and mariadb up to 10.x),
+`healthcheck.sh --connect --innodb_initialized` (mariadb 11 and later, which no longer
+ship `mysqladmin`), `mongo` up to 5.0 and `mongosh` from 6.0, `rabbitmq-diagnostics -q
+ping` (3.8 and later), and BusyBox `wget` on `/-/ready` for `prom/prometheus`. A service
+that lists its container ports without the probe's port gets none. Otherwise no probe is
+suggested: `curl` is missing from many images (slim, Alpine, BusyBox, distroless), and an
+HTTP probe is wrong on a UDP, gRPC, Redis or database port.
 
 ## Example
 ```yaml
@@ -38,65 +63,24 @@ services:
     healthcheck:
       test: ["CMD-SHELL", "pg_isready -U postgres"]
       interval: 5s
-      retries: 10
+      retries: 5
+      start_period: 30s
 ```
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding
+from dfmod.linting.wording import agree, join_names
 from dfmod.semantic.composemerge import ComposeModel, MergedService
+from dfmod.semantic.images import ServiceImage, container_ports, probe, service_image
 from dfmod.syntax.compose import compose_of
 from dfmod.syntax.text import Span
 
-_PROBES = (
-    ("postgres", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
-    ("postgis", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
-    ("timescaledb", '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'),
-    ("redis", '["CMD", "redis-cli", "ping"]'),
-    ("valkey", '["CMD", "valkey-cli", "ping"]'),
-    ("mysql", '["CMD", "mysqladmin", "ping", "-h", "localhost"]'),
-    ("mariadb", '["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"]'),
-    ("mongo", '["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand(\'ping\')"]'),
-)
-
-
-def _image_name(image: str) -> str:
-    """`docker.io/library/postgres:16-alpine` → `postgres`."""
-    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    return name.split(":", 1)[0].lower()
-
-
-def suggestion(image: str | None, port: str | None) -> str:
-    """A healthcheck `test:` for the image, or an HTTP probe."""
-    if image:
-        name = _image_name(image)
-        for known, probe in _PROBES:
-            if name == known:
-                return f"healthcheck: test: {probe}"
-    where = f"http://localhost:{port}/" if port else "http://localhost:PORT/"
-    return (f'healthcheck: test: ["CMD", "curl", "-f", "{where}"] '
-            "(the image must contain curl)")
-
-
-def _container_port(data: object) -> str | None:
-    if not hasattr(data, "get"):
-        return None
-    for key in ("expose", "ports"):
-        values = data.get(key)  # type: ignore[attr-defined]
-        if isinstance(values, list) and values:
-            first = values[0]
-            if hasattr(first, "get"):
-                target = first.get("target")
-                return str(target) if target is not None else None
-            match = re.search(r"(\d+)(?:/\w+)?$", str(first))
-            if match:
-                return match.group(1)
-    return None
+_FAILURE = "dependency failed to start: container {container} has no healthcheck configured"
 
 
 class ComposeMissingHealthcheck(Codemod):
@@ -108,56 +92,88 @@ class ComposeMissingHealthcheck(Codemod):
     def check(self, ctx: Context) -> Iterator[Finding]:
         doc = compose_of(ctx)
         model = ctx.compose
-        waited_for = _waited_for(model)
+        waiting = _waiting(model)
         reported: set[str] = set()
         for service in doc.services():
-            merged = model.service(service.name)
-            dependants = waited_for.get(service.name)
-            if (merged is None or not dependants or service.name in reported
+            name = service.name
+            merged = model.service(name)
+            dependants = waiting.get(name)
+            if (merged is None or not dependants or name in reported
                     or not merged.complete  # a partial override: its base is not known
-                    or merged.files[0] != ctx.compose_index  # said where it is first written
-                    or model.healthcheck(service.name)):
+                    or merged.files[0] != ctx.compose_index):  # said where it is first written
                 continue
-            if _dockerfile_has_healthcheck(merged):
-                continue
-            reported.add(service.name)
-            image = merged.data.get("image")
-            hint = suggestion(image if isinstance(image, str) else None,
-                              _container_port(merged.data))
-            names = ", ".join(f"`{name}`" for name in sorted(dependants))
-            yield self.finding(
-                Span(service.key.start, service.key.end),
-                f"{names} depend{'s' if len(dependants) == 1 else ''} on `{service.name}`, "
-                "which has no healthcheck: Compose cannot tell when it is ready, and "
-                f"`condition: service_healthy` is impossible; e.g. {hint}")
+            state = model.healthcheck(name)
+            image = service_image(merged.data, merged.base, merged.dockerfile())
+            if state is None and image.healthcheck == "disabled":
+                state = "disabled"  # `HEALTHCHECK NONE` in the Dockerfile: off on purpose too
+            defined = image.defines_healthcheck()
+            if state == "defined" or (state is None and defined) or not image.readable:
+                continue  # a healthcheck Compose will use, or an image nobody can read
+            healthy = [dependant for dependant, condition in dependants.items()
+                       if condition == "service_healthy"
+                       and model.service(dependant).required(name)]  # type: ignore[union-attr]
+            if state == "disabled" and not healthy:
+                continue  # turned off on purpose, and nobody waits for it
+            if state == "disabled":
+                defined = False  # disabled in the compose file: the image's does not count
+            reported.add(name)
+            message = (_fails(name, merged, healthy, state, image, defined) if healthy
+                       else _unready(name, sorted(dependants), image, defined))
+            hint = probe(image.base, container_ports(merged.data))
+            if hint and state != "disabled":
+                message += f"; e.g. healthcheck: test: {hint}"
+            yield self.finding(Span(service.key.start, service.key.end), message)
 
 
-def _waited_for(model: ComposeModel) -> dict[str, set[str]]:
-    """Dependency name → the services that depend on it (not only to completion)."""
-    found: dict[str, set[str]] = {}
+def _unless(image: ServiceImage, defined: bool | None) -> str:
+    """"" when the image is known to have no HEALTHCHECK, else the condition that could
+    change that."""
+    if defined is False:
+        return ""
+    if image.built:
+        base = f" (`{image.base.short}`)" if image.base else ""
+        return f" unless the image it is built from{base} defines a HEALTHCHECK"
+    return " unless its image defines a HEALTHCHECK"
+
+
+def _unready(name: str, dependants: list[str], image: ServiceImage, defined: bool | None) -> str:
+    unless = _unless(image, defined)
+    them = join_names(dependants) if len(dependants) == 1 else "them"
+    where = " in the compose files" if unless else ""
+    return (f"{join_names(dependants)} {agree(dependants, 'depends', 'depend')} on `{name}`, "
+            f"which has no healthcheck{where}: Compose starts {them} as soon as the `{name}` "
+            f"container is running, not when `{name}` is ready, and `condition: service_healthy` "
+            f"cannot wait for it{unless}")
+
+
+def _fails(name: str, service: MergedService, healthy: list[str], state: str | None,
+           image: ServiceImage, defined: bool | None) -> str:
+    container = service.data.get("container_name")
+    if not isinstance(container, str) or "$" in container:
+        container = f"PROJECT-{name}-1"
+    failure = _FAILURE.format(container=container)
+    healthy = sorted(healthy)
+    asks = (f"{join_names(healthy)} {agree(healthy, 'waits', 'wait')} for `{name}` with "
+            "`condition: service_healthy`")
+    if state == "disabled":
+        return f"{asks}, but `{name}`'s healthcheck is disabled: `docker compose up` fails with \"{failure}\""
+    unless = _unless(image, defined)
+    if not unless:
+        return f"{asks}, but `{name}` has no healthcheck: `docker compose up` fails with \"{failure}\""
+    return (f"{asks}, but `{name}` has no healthcheck in the compose files:{unless}, "
+            f"`docker compose up` fails with \"{failure}\"")
+
+
+def _waiting(model: ComposeModel) -> dict[str, dict[str, str]]:
+    """Dependency → {dependant: condition} for the dependants that may want it ready: not
+    those that wait for it to complete (a one-shot job), nor those that ask in writing for
+    `condition: service_started` (they say that started is enough)."""
+    found: dict[str, dict[str, str]] = {}
     for service in model.services.values():
         for name, condition in service.depends_on().items():
-            if condition != "service_completed_successfully":
-                found.setdefault(name, set()).add(service.name)
+            if condition == "service_completed_successfully" or (
+                    condition == "service_started"
+                    and model.written_condition(service.name, name) == "service_started"):
+                continue
+            found.setdefault(name, {})[service.name] = condition
     return found
-
-
-def _dockerfile_has_healthcheck(service: MergedService) -> bool:
-    """Whether the Dockerfile the service builds declares a `HEALTHCHECK` (not NONE)."""
-    path = service.dockerfile()
-    if path is None:
-        return False
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
-        return False
-    from dfmod.syntax.dockerfile import Dockerfile
-    from dfmod.syntax.document import DocumentError
-
-    try:
-        dockerfile_doc = Dockerfile(text, path)
-    except DocumentError:
-        return False
-    checks = [item for item in dockerfile_doc.instructions if item.keyword == "HEALTHCHECK"]
-    return bool(checks) and checks[-1].arg_text.strip().upper() != "NONE"
