@@ -7,6 +7,17 @@ file Compose merges with this one, such as the base of an override; a healthchec
 `disable: true` or `test: ["NONE"]` does not count). An entry that a later file of the merge
 writes again is that file's to fix.
 
+The message also says when waiting would go wrong:
+- a dependency's healthcheck has no `start_period` and `retries` × `interval` is under a
+  minute (Docker's defaults are 3 × 30s): Docker marks the container unhealthy after that
+  many failed probes, and `docker compose up` then fails ("dependency failed to start: …
+  is unhealthy"), so a dependency that is slower than that to start needs a `start_period`;
+- a dependency's healthcheck runs `curl` or `wget` in an image known not to contain it
+  (`python:*-slim` has neither, `python:*-alpine` and `alpine` no curl, `debian` and
+  `ubuntu` neither; a build that installs packages or copies from another stage may add
+  them and is trusted): it never passes, and waiting for it would make `docker compose up`
+  fail.
+
 ## Why it is bad
 The short form means `condition: service_started`: Compose starts the dependant as soon as
 the dependency's container has *started*, not when it is ready. A database or API that
@@ -17,12 +28,13 @@ dependency's healthcheck already says when it is ready. Only the long form with
 
 ## Fix
 Unsafe: rewrite the list as the long form, in the file's own indentation. Services with a
-healthcheck get `condition: service_healthy`; the others keep what the short form meant,
-`condition: service_started`. It changes behaviour on purpose: `docker compose up` now
-waits for the healthcheck, and fails with "dependency failed to start" if the dependency
-never becomes healthy. Comments on the list's lines are kept. A list reached through an
-alias (`depends_on: *deps`), one whose items are not plain names on their own lines, or a
-flow list spanning several lines is reported without a fix.
+healthcheck get `condition: service_healthy`; the others, and those whose healthcheck can
+never pass, keep what the short form meant, `condition: service_started`. It changes
+behaviour on purpose: `docker compose up` now waits for the healthcheck, and fails with
+"dependency failed to start" if the dependency never becomes healthy. Comments on the
+list's lines are kept. A list reached through an alias (`depends_on: *deps`), one whose
+items are not plain names on their own lines, a flow list spanning several lines, or one
+whose only healthchecks can never pass is reported without a fix.
 
 ## Example
 ```yaml
@@ -61,13 +73,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.linting.wording import agree, join_names
+from dfmod.semantic.composemerge import ComposeModel
+from dfmod.semantic.images import PROGRAMS, service_image
 from dfmod.syntax.compose import ComposeFile, Node, Service, compose_of
 from dfmod.syntax.text import Span
 
 _DASH = re.compile(r"[ \t]*-[ \t]+\Z")
+_SHORT_WINDOW = 60.0  # seconds: below this, a first start (a database's init) may not fit
 
 
 class ComposeDependsOnHealthy(Codemod):
@@ -87,16 +104,15 @@ class ComposeDependsOnHealthy(Codemod):
             if pair is None or not isinstance(listed, list):
                 continue
             names = [name for name in listed if isinstance(name, str)]
-            healthy = [name for name in names if model.healthcheck(name) == "defined"
+            checked = [name for name in dict.fromkeys(names) if model.healthcheck(name) == "defined"
                        and not model.set_after(ctx.compose_index, service.name, name)]
-            if not healthy:
+            if not checked:
                 continue
+            broken = {name: why for name in checked if (why := _never_passes(model, name))}
+            healthy = [name for name in checked if name not in broken]
             key, value = pair
-            quoted = " and ".join(f"`{name}`" for name in healthy)
-            its = "its healthcheck" if len(healthy) == 1 else "their healthchecks"
-            message = (f"short-form `depends_on` only waits for {quoted} to start, not to pass "
-                       f"{its}: `{service.name}` can start before it is ready")
-            edits = self._edits(doc, service, key, value, names, set(healthy))
+            message = _message(service.name, healthy, broken, model)
+            edits = self._edits(doc, service, key, value, names, set(healthy)) if healthy else None
             fix = None if edits is None else Fix(
                 tuple(edits), Applicability.UNSAFE,
                 "Use the long form with `condition: service_healthy`")
@@ -149,3 +165,93 @@ class ComposeDependsOnHealthy(Codemod):
             edits.append(Edit(start, item.end, f"{' ' * column}{doc.raw(item)}:"))
             edits.append(after_line(item.end, [condition(item, column + unit)]))
         return edits
+
+
+def _message(name: str, healthy: list[str], broken: dict[str, tuple[str, str]],
+             model: ComposeModel) -> str:
+    parts = []
+    if healthy:
+        parts.append(
+            f"short-form `depends_on` only waits for {join_names(healthy)} to start, not to pass "
+            f"{agree(healthy, 'its healthcheck', 'their healthchecks')}: `{name}` can start before "
+            f"{agree(healthy, 'it is', 'they are')} ready")
+        slow = {dependency: window for dependency in healthy
+                if (window := _short_window(model.service(dependency).data)) is not None}  # type: ignore[union-attr]
+        if slow:
+            names = list(slow)
+            windows = (next(iter(slow.values())) if len(set(slow.values())) == 1
+                       else ", ".join(f"`{dependency}`: {window}" for dependency, window in slow.items()))
+            parts.append(
+                f"{join_names(names)} {agree(names, 'has', 'have')} no `start_period`, so Compose "
+                f"waits only `retries` × `interval` ({windows}) before "
+                f"{agree(names, 'it counts', 'they count')} as unhealthy and `docker compose up` "
+                "fails: a slower start needs a `start_period`")
+    for dependency, (program, image) in broken.items():
+        outcome = (f"`{dependency}` stays `condition: service_started`" if healthy else
+                   f"`{name}` cannot wait for `{dependency}` with `condition: service_healthy` "
+                   "(`docker compose up` would fail) until the probe works")
+        parts.append(f"`{dependency}`'s healthcheck runs `{program}`, which {image} does not "
+                     f"contain: it never passes, so {outcome}")
+    return "; ".join(parts)
+
+
+def _never_passes(model: ComposeModel, name: str) -> tuple[str, str] | None:
+    """(program, the image) when the healthcheck runs `curl` or `wget` in an image known
+    not to contain it."""
+    service = model.service(name)
+    if service is None:
+        return None
+    check = service.data.get("healthcheck")
+    program = _program(check.get("test") if hasattr(check, "get") else None)
+    if program not in PROGRAMS:
+        return None
+    image = service_image(service.data, service.base, service.dockerfile())
+    if not image.lacks(program) or image.base is None:
+        return None
+    where = (f"the image it is built from (`{image.base.short}`)" if image.built
+             else f"`{image.base.short}`")
+    return program, where
+
+
+def _program(test: Any) -> str | None:
+    """The program a healthcheck `test:` runs first (`CMD`, `CMD-SHELL` or a string)."""
+    if isinstance(test, list) and len(test) > 1 and test[0] == "CMD":
+        word = str(test[1])
+    elif isinstance(test, list) and len(test) > 1 and test[0] == "CMD-SHELL":
+        word = str(test[1]).split(maxsplit=1)[0] if str(test[1]).split() else ""
+    elif isinstance(test, str) and test.split():
+        word = test.split(maxsplit=1)[0]
+    else:
+        return None
+    return word.rsplit("/", 1)[-1]
+
+
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: Any) -> float | None:
+    """A Compose duration (`1m30s`, `500ms`) in seconds, or None."""
+    if not isinstance(value, str) or not _DURATION.fullmatch(value):
+        return None
+    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(value))
+
+
+def _short_window(data: Any) -> str | None:
+    """"5 × 2s" when a healthcheck has no `start_period` and gives up in under a minute
+    (`retries` × `interval`; Docker's defaults are 3 and 30s)."""
+    check = data.get("healthcheck") if hasattr(data, "get") else None
+    if not hasattr(check, "get"):
+        return None
+    start = check.get("start_period")
+    if start is not None and (_seconds(start) or 0) > 0:
+        return None
+    interval = check.get("interval", "30s")
+    retries = check.get("retries", 3)
+    seconds = _seconds(interval)
+    if seconds is None or not isinstance(retries, int) or isinstance(retries, bool) or retries < 1:
+        return None
+    if retries * seconds >= _SHORT_WINDOW:
+        return None
+    return f"{retries} × {interval}"

@@ -3,8 +3,9 @@
 Same layout as `test_golden.py` (which checks Dockerfiles with BuildKit): `input/` holds
 the compose file(s) and any files the codemod reads (`.env.example`), `expected/` the
 compose files after `dfmod apply --fix` (and the companion files a fix also edits, such as
-`.env.example`), and `options.toml` may say `unsafe-fixes = true` and `findings = N`, the
-number of findings the case's files raise (0 for a case that must stay silent).
+`.env.example`), and `options.toml` may say `unsafe-fixes = true`, `findings = N`, the
+number of findings the case's files raise (0 for a case that must stay silent), and
+`never-passes = [...]`, the services whose healthcheck the case makes unable to pass.
 
 Each case also proves: fixing again changes nothing; every applied fix, alone, changes only
 the lines of its finding; the output loads with ruamel.yaml *and* PyYAML to exactly the
@@ -81,8 +82,15 @@ def _healthy(documents: list[Any], name: str) -> bool:
     return state
 
 
-def expected_data(rule: str, documents: list[Any]) -> list[Any]:
+def expected_data(rule: str, documents: list[Any], never_passes: frozenset[str] = frozenset()) -> list[Any]:
+    """`never_passes`: services whose healthcheck the case says can never pass (a `curl`
+    probe in an image without curl): the rewrite keeps `service_started` for them, and a
+    list naming only such services is not rewritten."""
     documents = copy.deepcopy(documents)
+
+    def healthy(name: str) -> bool:
+        return name not in never_passes and _healthy(documents, name)
+
     for document in documents:
         if not isinstance(document, dict):
             continue
@@ -91,20 +99,21 @@ def expected_data(rule: str, documents: list[Any]) -> list[Any]:
         for service in _services(document):
             if rule == "compose-depends-on-healthy" and isinstance(service.get("depends_on"), list):
                 names = service["depends_on"]
-                if any(_healthy(documents, name) for name in names):
-                    service["depends_on"] = {name: {"condition": "service_healthy" if _healthy(
-                        documents, name) else "service_started"} for name in names}
+                if any(healthy(name) for name in names):
+                    service["depends_on"] = {name: {"condition": "service_healthy" if healthy(
+                        name) else "service_started"} for name in names}
     return documents
 
 
-def assert_promised_data(rule: str, before: str, after: str) -> None:
+def assert_promised_data(rule: str, before: str, after: str,
+                         never_passes: frozenset[str] = frozenset()) -> None:
     """The output's data is the input's with the rule's change, in both YAML loaders."""
     for load in (load_ruamel, load_pyyaml):
         if rule == "compose-secret-literal":
             for was, now in zip(load(before), load(after), strict=True):
                 solve(changes(was, now))
         else:
-            assert load(after) == expected_data(rule, load(before)), load.__name__
+            assert load(after) == expected_data(rule, load(before), never_passes), load.__name__
 
 
 OBSOLETE = "the attribute `version` is obsolete"
@@ -162,7 +171,7 @@ def test_compose_golden(case: Path, update_golden: bool, tmp_path: Path) -> None
         again = fix(ComposeFile(expected, os.fspath(source)), settings)
         assert again.text == expected and not again.applied, "fixing twice changed the file again"
         rule = case.parent.name
-        assert_promised_data(rule, before, expected)
+        assert_promised_data(rule, before, expected, frozenset(_options(case).get("never-passes", [])))
         name = os.fspath(source.relative_to(case / "input"))
         assert_compose_agrees(rule, project, name, before, expected)
         for finding in check_each_fix(doc, settings):

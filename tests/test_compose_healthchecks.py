@@ -257,3 +257,59 @@ def test_an_override_of_a_base_in_another_directory_is_not_judged(
     # -f docker-compose.yml -f docker/docker-compose.prod.yml: alone, web's build names
     # docker/Dockerfile, which is not there: nothing is known about its image
     assert findings(capsys, "--select", MISSING, ".") == []
+
+
+# -- compose-depends-on-healthy -------------------------------------------------------------
+
+DB = ("  db:\n    image: postgres:16\n    healthcheck:\n"
+      "      test: [\"CMD-SHELL\", \"pg_isready -U postgres\"]\n      start_period: 10s\n")
+CACHE = "  cache:\n    image: redis:7.4\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n"
+
+
+def test_depends_on_message_agrees() -> None:
+    [one] = _messages(f"services:\n  app:\n    image: a:1\n    depends_on: [db]\n{DB}", HEALTHY)
+    assert one == ("short-form `depends_on` only waits for `db` to start, not to pass its healthcheck: "
+                   "`app` can start before it is ready")
+    [two] = _messages(f"services:\n  app:\n    image: a:1\n    depends_on: [db, cache]\n{DB}"
+                      + CACHE.replace("ping\"]\n", "ping\"]\n      interval: 5s\n      retries: 20\n"),
+                      HEALTHY)
+    assert two == ("short-form `depends_on` only waits for `db` and `cache` to start, not to pass their "
+                   "healthchecks: `app` can start before they are ready")
+
+
+def test_depends_on_mentions_start_period_when_the_window_is_short() -> None:
+    text = f"services:\n  app:\n    image: a:1\n    depends_on: [db]\n{DB}".replace(
+        "      start_period: 10s\n", "      interval: 2s\n      retries: 5\n")
+    [message] = _messages(text, HEALTHY)
+    assert message.endswith(
+        "; `db` has no `start_period`, so Compose waits only `retries` × `interval` (5 × 2s) before it "
+        "counts as unhealthy and `docker compose up` fails: a slower start needs a `start_period`")
+    # Docker's defaults (3 × 30s) and a long enough window are not mentioned
+    assert "start_period" not in _messages(text.replace("      interval: 2s\n      retries: 5\n", ""),
+                                           HEALTHY)[0]
+    assert "start_period" not in _messages(text.replace("interval: 2s", "interval: 1m"), HEALTHY)[0]
+
+
+def test_a_healthcheck_that_never_passes_is_not_waited_for(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install --no-cache-dir gradio\n")
+    app = ("  app:\n    build: .\n    healthcheck:\n"
+           "      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8000/\"]\n")
+    [alone] = _findings(f"services:\n  nginx:\n    image: nginx:1.27\n    depends_on: [app]\n{app}",
+                        HEALTHY, tmp_path)
+    assert alone.fix is None
+    assert alone.message == (
+        "`app`'s healthcheck runs `curl`, which the image it is built from (`python:3.12-slim`) does not "
+        "contain: it never passes, so `nginx` cannot wait for `app` with `condition: service_healthy` "
+        "(`docker compose up` would fail) until the probe works")
+    # an image that installs curl, or may: its probe is trusted
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl\n")
+    [trusted] = _findings(f"services:\n  nginx:\n    image: nginx:1.27\n    depends_on: [app]\n{app}",
+                          HEALTHY, tmp_path)
+    assert trusted.fix is not None
+
+
+def test_duration_parsing() -> None:
+    from codemods.compose_depends_on_healthy import _seconds
+
+    assert _seconds("1m30s") == 90 and _seconds("500ms") == 0.5 and _seconds("2h") == 7200
+    assert _seconds("10") is None and _seconds("") is None and _seconds(None) is None
