@@ -1,9 +1,11 @@
 """`docs/precision.md` stays true: the compose rules find exactly the judged findings.
 
-Every finding of compose-secret-literal, compose-unpinned-image and
-compose-obsolete-version on `../shared/corpus-dev/` was read and judged by hand; the
-tables list them. A change that adds or drops a finding there must come with its verdict.
-Skipped where `../shared` is absent (CI has it).
+Every finding of compose-secret-literal, compose-unpinned-image, compose-obsolete-version,
+compose-missing-healthcheck and compose-depends-on-healthy on `../shared/corpus-dev/` was
+read and judged by hand; the tables list them. Each file is judged as `dfmod check` judges
+it, with the compose files Compose merges with it (`dfmod.workspace.context`). A change
+that adds or drops a finding there must come with its verdict. Skipped where `../shared`
+is absent (CI has it).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from dfmod.linting.engine import Settings, check
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.compose import ComposeFile
 from dfmod.syntax.document import DocumentError
+from dfmod.workspace.context import surroundings
 from dfmod.workspace.kinds import kind_of
+from dfmod.workspace.targets import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus-dev"
-RULES = ("compose-secret-literal", "compose-unpinned-image", "compose-obsolete-version")
+RULES = ("compose-secret-literal", "compose-unpinned-image", "compose-obsolete-version",
+         "compose-missing-healthcheck", "compose-depends-on-healthy")
 _ROW = re.compile(r"\| `(?P<file>[^`]+)` \| (?P<line>\d+) \| (?P<verdict>TRUE|FALSE|DEBATABLE) \|")
 
 
@@ -39,7 +44,6 @@ def _judged() -> set[tuple[str, str, int]]:
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus-dev is not here")
 def test_the_precision_tables_list_every_compose_finding() -> None:
-    settings = Settings([all_codemods()[rule] for rule in RULES])
     found = set()
     for directory, _dirs, names in os.walk(CORPUS):
         for name in names:
@@ -50,6 +54,8 @@ def test_the_precision_tables_list_every_compose_finding() -> None:
                 doc = ComposeFile(path.read_text(encoding="utf-8"), os.fspath(path))
             except DocumentError:
                 continue  # templates (cookiecutter's Jinja) are not YAML
+            settings = Settings([all_codemods()[rule] for rule in RULES],
+                                surroundings=surroundings(Target(os.fspath(path), "compose"), doc))
             for finding in check(doc, settings.instances("compose"), settings):
                 found.add((finding.rule, path.relative_to(CORPUS).as_posix(),
                            doc.position(finding.span.start)[0]))
