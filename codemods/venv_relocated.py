@@ -171,8 +171,8 @@ class VenvRelocated(Codemod):
             inside = posixpath.relpath(built, target)
             if all(not ctx.build.sends(posixpath.join(source, inside)) for source in sources):
                 return ""
-            return (f" (the `{item.keyword}` at line {item.start_line} copies the build context "
-                    f"into {target}: make sure `.dockerignore` excludes `{name}`)")
+            return (f"; `.dockerignore` must exclude `{name}`: line {item.start_line} copies the "
+                    f"context into {target}")
         return ""
 
     def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:

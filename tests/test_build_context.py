@@ -182,7 +182,7 @@ def test_venv_relocated_reads_the_dockerignore_of_the_context(tmp_path: Path) ->
             "WORKDIR /app\nCOPY . /app\n")
     path = os.fspath(tmp_path / "Dockerfile")
     [warned] = check(Dockerfile(text, path), [VenvRelocated()])
-    assert "make sure `.dockerignore` excludes `.venv`" in warned.fix.description
+    assert "`.dockerignore` must exclude `.venv`" in warned.fix.description
     (tmp_path / ".dockerignore").write_text("**/.venv\n")
     [quiet] = check(Dockerfile(text, path), [VenvRelocated()])
     assert "dockerignore" not in quiet.fix.description
