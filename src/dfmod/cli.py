@@ -73,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     mode = apply.add_mutually_exclusive_group()
     mode.add_argument("--fix", action="store_true", help="write the fixes in place")
     mode.add_argument("--patch", metavar="FILE", help="write the diff to FILE")
+    verify_options(apply, flag=True)
+
+    verify = commands.add_parser("verify", help="build each changed Dockerfile before and after "
+                                 "the fixes with your Docker/BuildKit and give each fix a verdict")
+    common(verify)
+    verify.add_argument("--format", choices=["text", "json", "json-lines", "sarif", "github"],
+                        default="text")
+    verify_options(verify, flag=False)
 
     pr = commands.add_parser("pr", help="commit the fixes on a branch and write a pull-request body")
     selection(pr, "files or directories inside the repository (default: .)")
@@ -87,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--body-file", metavar="FILE", help="where to write the PR body")
     pr.add_argument("--format", choices=["text", "json"], default="text",
                     help="text or json: branch, commits, files, body file and the gh command")
+    pr.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                    help="with --verify: files built in parallel (default: up to 4)")
+    verify_options(pr, flag=True)
 
     merge = commands.add_parser("merge-sarif", help="combine the SARIF logs of a sweep's shards "
                                 "into one log with one run (for one code scanning upload)")
@@ -96,6 +107,26 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="show a codemod's documentation")
     explain.add_argument("rule", metavar="ID")
     return parser
+
+
+def verify_options(sub: argparse.ArgumentParser, flag: bool) -> None:
+    """What `dfmod verify` (and `--verify` on `apply --fix` and `pr`) passes to the builds."""
+    if flag:
+        sub.add_argument("--verify", action="store_true",
+                         help="build each changed Dockerfile before and after the fixes (Docker "
+                              "with BuildKit); a fix that breaks the build is not applied")
+    group = sub.add_argument_group("verification (dfmod verify, --verify)")
+    group.add_argument("--builder", metavar="NAME", help="the buildx builder to use")
+    group.add_argument("--build-arg", action="append", metavar="KEY=VALUE", help="passed to every build")
+    group.add_argument("--target", metavar="STAGE", help="the stage to build (default: the last, "
+                       "or a compose service's build.target)")
+    group.add_argument("--platform", metavar="PLATFORM", help="passed to builds and probe containers")
+    group.add_argument("--network", metavar="MODE", help="the builds' RUN network (e.g. host)")
+    group.add_argument("--smoke", action="append", metavar="CMD",
+                       help="also run `sh -c CMD` in the images before and after (repeatable)")
+    group.add_argument("--no-probes", action="store_true", help="build only; run no probe")
+    group.add_argument("--keep-images", action="store_true",
+                       help="keep the dfmod-verify/ images (default: removed at the end)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,6 +271,16 @@ def _run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(show_files(targets))
         return EXIT_CLEAN
+    if args.command == "verify" or getattr(args, "verify", False):
+        if args.command == "apply" and not args.fix:
+            _error("--verify needs --fix (`dfmod verify` verifies without writing)")
+            return EXIT_ERROR
+        if args.stdin_filename:
+            _error("verification builds files on disk: --stdin-filename is not supported")
+            return EXIT_ERROR
+        from dfmod.verify import run_cli  # imported only when asked for
+
+        return run_cli(args, targets, overrides, codemods)
     mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     paths = [target.path for target in targets]

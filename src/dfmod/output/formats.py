@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dfmod import __version__
@@ -139,10 +139,12 @@ def _fixes(uri: str, finding: Finding) -> list[dict[str, Any]]:
     }]
 
 
-def sarif(items: Sequence[Located], codemods: Sequence[type[Codemod]]) -> str:
+def sarif(items: Sequence[Located], codemods: Sequence[type[Codemod]],
+          properties: Callable[[Located], dict[str, Any]] | None = None) -> str:
     """A SARIF 2.1.0 log with one run: every selected codemod as a rule, every finding as
     a result (level `warning`: a finding gates a build through dfmod's exit code, and its
-    severity is the reader's call)."""
+    severity is the reader's call). `properties` gives a result's property bag (`dfmod
+    verify` puts its verdict there)."""
     import json
 
     by_id = {codemod.id: codemod for codemod in codemods}
@@ -171,6 +173,8 @@ def sarif(items: Sequence[Located], codemods: Sequence[type[Codemod]]) -> str:
         fixes = _fixes(uri, finding)
         if fixes:
             result["fixes"] = fixes
+        if properties is not None:
+            result["properties"] = properties(item)
         results.append(result)
     log = {
         "$schema": SARIF_SCHEMA,
