@@ -35,9 +35,10 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dfmod.pr.body import files_of, render_body, title_of
-from dfmod.pr.commits import engine_pass, make_commits
+from dfmod.pr.commits import Pass, engine_pass, make_commits, withhold
 from dfmod.pr.git import (
     Commit,
     PrError,
@@ -53,7 +54,12 @@ from dfmod.pr.git import (
 )
 from dfmod.pr.remote import gh_create, open_pull_request, push, remote_state
 
-EXIT_OK, EXIT_ERROR = 0, 2
+if TYPE_CHECKING:
+    from dfmod.verify import Verification
+    from dfmod.workspace.config import Overrides
+    from dfmod.workspace.targets import Target
+
+EXIT_OK, EXIT_WITHHELD, EXIT_ERROR = 0, 1, 2
 
 @dataclass
 class Plan:
@@ -72,9 +78,12 @@ class Plan:
     note: str = ""
     gh: list[str] = field(default_factory=list)
     opened: str | None = None
+    verified: str = ""  # with --verify: the verification's summary
+    withheld: list[str] = field(default_factory=list)  # with --verify: fixes not committed, and why
 
 def run(args: argparse.Namespace) -> int:
-    """`dfmod pr`: see the module docstring. Exit 0 on success, 2 on any error."""
+    """`dfmod pr`: see the module docstring. Exit 0 on success, 1 when `--verify` withheld a
+    fix that broke a build (the branch holds the others), 2 on any error."""
     try:
         plan, errors = _run(args)
     except PrError as error:
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.open and plan.status != "nothing-to-fix" and not open_pull_request(
             args.repo, plan.base, plan.branch, plan.title, plan.body_file or ""):
         return EXIT_ERROR
-    return EXIT_ERROR if errors else EXIT_OK
+    return EXIT_ERROR if errors else EXIT_WITHHELD if plan.withheld else EXIT_OK
 
 def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     from dfmod.linting.registry import all_codemods, select_codemods
@@ -150,6 +159,8 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
         combined = engine_pass(worktree, paths, overrides)
         errors = combined.errors + [f"{path}: is outside the repository; not changed"
                                     for path in combined.outside]
+        verified = _verify(worktree, paths, combined, overrides, args, plan) if getattr(
+            args, "verify", False) and combined.after else None
         if not combined.after:
             return plan, errors
         order = list(all_codemods())
@@ -180,12 +191,40 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
                             *([f"--ignore={','.join(args.ignore)}"] if args.ignore else []),
                             *[rel.replace(os.sep, "/") for rel in rel_paths]])
     body = render_body(base, rules, combined.changes, combined.left, reproduce,
-                       squashed=len(plan.commits) == 1 and len(rules) > 1)
+                       squashed=len(plan.commits) == 1 and len(rules) > 1, verified=verified)
     plan.body_file = _write_body(top, branch, args.body_file, body)
     if args.push:
         plan.pushed = push(top, args.push, branch, head, remote_sha)
     plan.gh = gh_create(base, branch, plan.title, plan.body_file)
     return plan, errors
+
+def _verify(worktree: str, targets: list[Target], combined: Pass, overrides: Overrides,
+            args: argparse.Namespace, plan: Plan) -> Verification:
+    """`--verify`: build the changed Dockerfiles of the base tree before and after the fixes;
+    a fix that breaks a build is taken out of `combined` and never committed."""
+    from dfmod.verify import VerifyError, verify_for_pr
+
+    root = os.path.realpath(worktree)
+    items = []
+    for target in targets:
+        rel = os.path.relpath(os.path.realpath(target.path), root).replace(os.sep, "/")
+        if rel in combined.after and rel in combined.before:
+            items.append((target, combined.before[rel], rel))
+    try:
+        verification = verify_for_pr(items, overrides, args)
+    except VerifyError as error:
+        raise PrError(str(error)) from None
+    withhold(combined, {result.job.shown: (result.withheld, result.final_text)
+                        for result in verification.results if result.withheld})
+    plan.verified = verification.summary()
+    for entry in verification.entries():
+        if entry.rule in combined.withheld.get(entry.shown, ()):
+            plan.withheld.append(f"{entry.shown}:{entry.applied.located.line}: {entry.rule} {entry.verdict.text}")
+    for message in plan.withheld:
+        sys.stderr.write(f"dfmod pr: {message}; not committed\n")
+    if verification.log_dir:
+        sys.stderr.write(f"dfmod pr: build logs kept in {verification.log_dir}\n")
+    return verification
 
 def _repo_paths(repo_dir: str, top: str, paths: list[str]) -> list[str]:
     """PATHS (relative to --repo) as paths relative to the repository root."""
@@ -222,8 +261,12 @@ def _report(plan: Plan, fmt: str) -> None:
             "files": plan.files, "body_file": plan.body_file, "pushed": plan.pushed,
             "note": plan.note or None, "gh_pr_create": plan.gh or None,
         }
+        if plan.verified:
+            record["verified"] = {"summary": plan.verified, "withheld": plan.withheld}
         sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         return
+    if plan.verified:
+        sys.stdout.write(f"verified: {plan.verified}\n")
     if plan.status == "nothing-to-fix":
         sys.stdout.write(f"dfmod pr: nothing to fix on {plan.base}; no branch created\n")
         return

@@ -27,6 +27,7 @@ class Pass:
     left: list[Left] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # changed files outside the repository
+    withheld: dict[str, set[str]] = field(default_factory=dict)  # --verify: rules kept out, by file
 
 def engine_pass(worktree: str, paths: list[Target], overrides: Overrides) -> Pass:
     """What `dfmod apply` does with `paths`: the runner in "diff" mode (nothing is written)."""
@@ -58,6 +59,28 @@ def engine_pass(worktree: str, paths: list[Target], overrides: Overrides) -> Pas
         _, changes, _ = _fix_text(item.path, rel, item.before, _settings(item.path, overrides))
         result.changes.extend(changes)
     return result
+
+def withhold(combined: Pass, withheld: dict[str, tuple[set[str], str]]) -> None:
+    """Take fixes out (`dfmod pr --verify`: they broke a build): per file, the rules left
+    out and the file's text without them."""
+    for rel, (rules, text) in withheld.items():
+        combined.withheld[rel] = set(rules)
+        combined.changes = [change for change in combined.changes
+                            if not (change.path == rel and change.rule in rules)]
+        if text == combined.before.get(rel):
+            combined.after.pop(rel, None)
+        else:
+            combined.after[rel] = text
+
+def _without(settings: Settings, rules: set[str]) -> Settings:
+    """`settings` without the codemods `rules` (withheld in this file)."""
+    from dataclasses import replace
+
+    if not rules:
+        return settings
+    return replace(settings, codemods=[codemod for codemod in settings.codemods if codemod.id not in rules],
+                   report_unused_suppressions=settings.report_unused_suppressions
+                   and "unused-suppression" not in rules)
 
 def _relative(root: str, path: str) -> str | None:
     """`path` relative to the worktree `root`, or None when it lies outside."""
@@ -116,7 +139,7 @@ def make_commits(worktree: str, base_sha: str, overrides: Overrides, combined: P
                 path = os.path.join(worktree, rel)
                 if kind_of(path) is None:
                     continue  # a companion file (.env.example): its fix is in the document
-                settings = narrow(_settings(path, overrides))
+                settings = narrow(_without(_settings(path, overrides), combined.withheld.get(rel, set())))
                 if settings is None:
                     continue
                 if rule is not None:
