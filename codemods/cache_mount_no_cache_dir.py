@@ -55,10 +55,9 @@ from collections.abc import Iterator
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, remove_word
 from dfmod.semantic.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
-from dfmod.semantic.state import Account, account, is_root, known_env, user_before
+from dfmod.semantic.state import Account, account, env_source, is_root, known_env, user_before
 from dfmod.semantic.tools import ToolCall, tool_call
-from dfmod.syntax.dockerfile import Instruction, Mount, env_pairs
-from dfmod.syntax.text import Span
+from dfmod.syntax.dockerfile import Instruction, Mount
 
 
 def _nothing_to_cache(call: ToolCall) -> bool:
@@ -143,7 +142,7 @@ class CacheMountNoCacheDir(Codemod):
                 )
         value = env.get(tool.no_cache_env)
         if value is not None and tool.disables_cache(value):
-            source = self._env_source(ctx, instruction, tool.no_cache_env)
+            source = env_source(ctx.doc, instruction, tool.no_cache_env)
             if source is not None and source.start not in reported_env:
                 reported_env.add(source.start)
                 yield self.finding(
@@ -153,17 +152,6 @@ class CacheMountNoCacheDir(Codemod):
                     f"line {instruction.start_line}, whose cache mount at {target} is then "
                     "dead weight; it also applies to later RUNs and the running container",
                 )
-
-    @staticmethod
-    def _env_source(ctx: Context, instruction: Instruction, name: str) -> Span | None:
-        """The `ENV` that sets `name` for `instruction` (through the stages it builds on)."""
-        found = None
-        for item in ctx.doc.instructions_before(instruction):
-            if item.keyword == "ENV":
-                for pair in env_pairs(item):
-                    if pair.name == name:
-                        found = pair.name_span
-        return found
 
     def _misdirected(self, ctx: Context, mount: Mount, tool: CacheTool, owner: Account,
                      directory: str) -> Finding:

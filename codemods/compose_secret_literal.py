@@ -99,6 +99,7 @@ from dfmod.linting.edits import Applicability, Edit, EnsureLine, Finding, Fix
 from dfmod.linting.wording import agree, join_names
 from dfmod.semantic.credentials import Credential, Occurrence, credentials
 from dfmod.syntax.compose import ComposeFile, compose_of
+from dfmod.syntax.source import InputError, OutsideProject, read_source
 from dfmod.syntax.text import Span
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -252,11 +253,16 @@ def _fix(doc: ComposeFile, credential: Credential, variable: str,
 
 
 def _example_names(path: str) -> set[str] | None:
-    """Variable names listed in a `.env.example`, or None if there is none."""
+    """Variable names listed in a `.env.example`, or None if there is none.
+
+    One that links outside the project is not read (`dfmod.syntax.source`): its names are
+    unknown, so the fix still names its line, and the companion edit reports the file.
+    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_source(path).text.splitlines()
+    except OutsideProject:
+        return set()
+    except InputError:
         return None
     names = set()
     for line in lines:

@@ -47,12 +47,12 @@ ENV PYTHONPATH=/home/user/app${PYTHONPATH:+:$PYTHONPATH}
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
-from dfmod.semantic.state import base_image_env, defined_names, image_repository, root_stage
+from dfmod.semantic.state import base_image_env, defined_names, image_repository
 from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -142,7 +142,7 @@ class UndefinedEnvVar(Codemod):
         for instruction in ctx.doc.instructions:
             if instruction.keyword != "ENV" or instruction.stage is None:
                 continue
-            defined: set[str] | None = None
+            defined: Callable[[str], bool] | None = None
             for pair in env_pairs(instruction):
                 raw = ctx.doc.text[pair.value_span.start:pair.value_span.end]
                 if "$" not in raw or "\n" in raw:
@@ -152,24 +152,26 @@ class UndefinedEnvVar(Codemod):
                         continue
                     if defined is None:
                         defined = self._defined(ctx, instruction)
-                    if ref.name in defined:
+                    if defined(ref.name):
                         continue
                     edit = _conditional(raw, ref, ctx.doc.escape)
                     if edit is None:
                         continue
                     yield self._finding(ctx, instruction, pair, raw, edit)
 
-    def _defined(self, ctx: Context, instruction: Instruction) -> set[str]:
+    def _defined(self, ctx: Context, instruction: Instruction) -> Callable[[str], bool]:
+        """Whether a name is set at `instruction`: by the lineage or by its base image
+        (a test, not a new set: the lineage may define thousands of names)."""
         assert instruction.stage is not None
         names = defined_names(ctx.doc, instruction)
-        names.update(base_image_env(ctx.doc, instruction.stage) or ())
-        return names
+        base = base_image_env(ctx.doc, instruction.stage) or frozenset()
+        return lambda name: name in names or name in base
 
     def _finding(self, ctx: Context, instruction: Instruction, pair: EnvPair, raw: str,
                  edit: tuple[int, int, str]) -> Finding:
         assert instruction.stage is not None
         name = pair.name
-        image = root_stage(ctx.doc, instruction.stage).base
+        image = ctx.doc.root(instruction.stage).base
         consequence = _CONSEQUENCES.get(
             name, "programs that search this list may read an empty entry as the current directory")
         if not edit[2].startswith(f"${{{name}:+:"):

@@ -174,7 +174,8 @@ class UserSiteNotOnPath(Codemod):
         env = known_env(ctx.doc, item)
         inline = {a.raw.partition("=")[0]: a.raw.partition("=")[2].strip("'\"")
                   for a in call.command.assignments}
-        env = {**env, **inline}
+        if inline:
+            env = {**env, **inline}
         if env.get("VIRTUAL_ENV") or call.has_option(*_TARGET_OPTIONS) or any(
                 (word.value or "").startswith(tuple(f"{o}=" for o in _TARGET_OPTIONS))
                 for word in call.args):

@@ -121,3 +121,38 @@ def generate(seed: int) -> str:
     if rng.random() < 0.05:
         text = "\ufeff" + text
     return text
+
+
+def large(instructions: int, seed: int = 0) -> str:
+    """One Dockerfile of exactly `instructions` instructions, made of the same parts.
+
+    A new stage every 500 instructions, built `FROM` the one before (so lineages are long),
+    and between RUNs the instructions whose effect later ones depend on — ENV, ARG, WORKDIR,
+    USER, SHELL, COPY — so every per-instruction question (environment, working directory,
+    user, shell) is asked of a long history. For the cost-against-size benchmark and test.
+    """
+    rng = random.Random(seed)
+    lines = ["# syntax=docker/dockerfile:1", "ARG BASE=python:3.12-slim"]
+    count = 0
+    stage = 0
+    while count < instructions - 1:
+        if count % 500 == 0:
+            lines.append(f"FROM {'$BASE' if stage == 0 else f'stage{stage - 1}'} AS stage{stage}")
+            stage += 1
+        else:
+            kind = rng.random()
+            if kind < 0.05:
+                lines.append(rng.choice(["ENV PYTHONPATH=/app:$PYTHONPATH", "ENV PIP_NO_CACHE_DIR=1",
+                                         'ENV PATH="/opt/venv/bin:$PATH"', f"ENV STEP={count}",
+                                         f"ARG VERSION_{count}=1"]))
+            elif kind < 0.08:
+                lines.append(rng.choice(["WORKDIR /app", "WORKDIR src", "WORKDIR /app/$STEP"]))
+            elif kind < 0.10:
+                lines += rng.choice([["USER app"], ["USER root"], ['SHELL ["/bin/bash", "-c"]']])
+            elif kind < 0.12:
+                lines.append(rng.choice(["COPY . .", "COPY requirements.txt ./"]))
+            else:
+                lines += _run(rng, "\\")
+        count += 1
+    lines.append('CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]')
+    return "\n".join(lines) + "\n"

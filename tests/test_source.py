@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from dfmod.syntax.project import Project, active, project_root
 from dfmod.syntax.source import InputError, OutsideProject, read_source, write_source
+from limits import deadline
 
 
 def test_write_is_atomic_and_keeps_mode(tmp_path: Path) -> None:
@@ -79,22 +77,6 @@ def test_read_only_file_is_not_written(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="read-only"):
         write_source(read_source(str(path)), "FROM y\n")
     assert path.read_text() == "FROM x\n"
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Fail instead of hanging: a blocking open or read is interrupted by the alarm."""
-
-    def expire(_signum: int, _frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ compose file by `${NAME}` should also list `NAME=` in the project's `.env.exampl
 next person to set the project up does not know the variable exists. A fix names such lines
 (`EnsureLine`); this module turns the applied fixes into the new text of those files —
 appending each missing line, in the file's own newline style — so that `apply` shows them
-in its diff, `--fix` writes them atomically, and `pr` commits them with the fix. A line
+in its diff, `--fix` writes them atomically, and `pr` commits them with the fix. A
+companion file outside the project is reported and left alone; the fix itself still goes. A line
 already present is not added twice, so running the fixes again changes nothing.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dfmod.linting.edits import Finding
-from dfmod.syntax.source import SourceFile, read_source
+from dfmod.syntax.source import OutsideProject, SourceFile, guard, read_source
 
 
 def required_lines(applied: Iterable[Finding]) -> dict[str, list[str]]:
@@ -41,13 +42,23 @@ def updated(source: SourceFile, lines: list[str]) -> str:
     return text + "".join(line + newline for line in missing)
 
 
-def companion_sources(applied: Iterable[Finding]) -> list[tuple[SourceFile, str]]:
+def companion_sources(applied: Iterable[Finding],
+                      refused: list[OutsideProject] | None = None) -> list[tuple[SourceFile, str]]:
     """(file as read, new text) for every companion file the applied fixes change.
 
-    Raises `InputError` when a companion file cannot be read.
+    A companion file outside the project (`source.guard`: an `.env.example` committed as a
+    link to a file elsewhere is not ours to change) is left alone and added to `refused`;
+    without that list it raises, as does (`InputError`) a companion that cannot be read.
     """
     changes = []
     for path, lines in required_lines(applied).items():
+        try:
+            guard(path, "changed")
+        except OutsideProject as error:
+            if refused is None:
+                raise
+            refused.append(error)
+            continue
         source = read_source(path)
         new_text = updated(source, lines)
         if new_text != source.text:

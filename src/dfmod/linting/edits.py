@@ -80,13 +80,12 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 def overlaps(a: Fix, b: Fix) -> bool:
     """Two fixes conflict if any of their edits touch the same characters or point."""
-    for x in a.edits:
-        for y in b.edits:
-            if x.start < y.end and y.start < x.end:
-                return True
-            if x.start == y.start or x.end == y.end:
-                return True
-    return False
+    return any(conflict(x, y) for x in a.edits for y in b.edits)
+
+
+def conflict(x: Edit, y: Edit) -> bool:
+    """Two edits conflict if they touch the same characters or point."""
+    return (x.start < y.end and y.start < x.end) or x.start == y.start or x.end == y.end
 
 
 _BLANK = " \t"

@@ -81,9 +81,13 @@ def apply(doc: Document, findings: list[Finding], ran: set[str],
     if not suppressions:
         return findings
     lines = doc.text.split("\n")
+    blocks: dict[int, list[int]] = {}  # by anchor line: many findings share one
     kept: list[Finding] = []
     for finding in findings:
-        block = _comment_block_above(lines, anchor_line(doc, finding.span.start))
+        line = anchor_line(doc, finding.span.start)
+        block = blocks.get(line)
+        if block is None:
+            block = blocks[line] = _comment_block_above(lines, line)
         matching = [suppressions[number] for number in block if number in suppressions
                     and (suppressions[number].rules is None
                          or finding.rule in suppressions[number].rules)]

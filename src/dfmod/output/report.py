@@ -111,14 +111,16 @@ class JsonLines:
     started, and `repository` (`--repo NAME`) says which repository a line is about.
     """
 
-    def __init__(self, write: Callable[[str], object], repository: str | None = None) -> None:
+    def __init__(self, write: Callable[[str], object], repository: str | None = None,
+                 roots: tuple[str, ...] | None = None) -> None:
         self.write = write
         self.repository = repository
+        self.roots = roots  # the run's project roots, which paths are relative to
 
     def add(self, items: list[Located]) -> None:
         for item in items:
             record = {**({"repository": self.repository} if self.repository else {}),
-                      **json_record(item), "file": repo_path(item.path)}
+                      **json_record(item), "file": repo_path(item.path, self.roots)}
             self.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def close(self) -> None:

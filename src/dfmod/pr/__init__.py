@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     from dfmod.linting.registry import all_codemods, select_codemods
+    from dfmod.syntax.project import Project, active
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for
     from dfmod.workspace.discovery import discover
@@ -147,7 +148,9 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
         refuse_foreign(top, f"branch {branch}", local_sha, [base_sha])
 
     plan = Plan("nothing-to-fix", branch, base, base_sha)
-    with temporary_worktree(top, base_sha) as worktree:
+    # The worktree is the project: every read and write stays inside it (dfmod.syntax.project).
+    with temporary_worktree(top, base_sha) as worktree, active(
+            Project.of([worktree], args.max_file_size)):
         in_tree = [os.path.join(worktree, rel) for rel in rel_paths]
         try:
             paths = plan_targets(discover(in_tree, excluded=lambda path: config_for(path, overrides).excludes(path)))
@@ -156,9 +159,8 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
             raise PrError(f"{shown.get(error.path, error.path)}: {error.reason} in {base}") from None
         except ConfigError as error:
             raise PrError(str(error).replace(worktree + os.sep, "")) from None
-        combined = engine_pass(worktree, paths, overrides)
-        errors = combined.errors + [f"{path}: is outside the repository; not changed"
-                                    for path in combined.outside]
+        combined = engine_pass(worktree, paths, overrides, args.timeout_per_file)
+        errors = combined.errors
         verified = _verify(worktree, paths, combined, overrides, args, plan) if getattr(
             args, "verify", False) and combined.after else None
         if not combined.after:
@@ -227,16 +229,21 @@ def _verify(worktree: str, targets: list[Target], combined: Pass, overrides: Ove
     return verification
 
 def _repo_paths(repo_dir: str, top: str, paths: list[str]) -> list[str]:
-    """PATHS (relative to --repo) as paths relative to the repository root."""
+    """PATHS (relative to --repo) as paths relative to the repository root.
+
+    The same rule as every read and write (`dfmod.syntax.project`): a path is placed by
+    its directory's real path, and must lie inside the repository.
+    """
+    from dfmod.syntax.project import Project
+
     out = []
-    root = os.path.realpath(top)
+    project = Project.of([top])
     for path in paths:
         absolute = os.path.normpath(os.path.join(os.path.abspath(repo_dir), path))
         resolved = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
-        rel = os.path.relpath(resolved, root)
-        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        if not project.contains(resolved):
             raise PrError(f"{path}: is outside the repository {top}")
-        out.append(rel)
+        out.append(os.path.relpath(resolved, os.path.realpath(top)))
     return out
 
 def _write_body(top: str, branch: str, body_file: str | None, body: str) -> str:

@@ -25,25 +25,26 @@ class Pass:
     before: dict[str, str] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     left: list[Left] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)  # changed files outside the repository
+    errors: list[str] = field(default_factory=list)  # files not read or not changed, and why
     withheld: dict[str, set[str]] = field(default_factory=dict)  # --verify: rules kept out, by file
 
-def engine_pass(worktree: str, paths: list[Target], overrides: Overrides) -> Pass:
-    """What `dfmod apply` does with `paths`: the runner in "diff" mode (nothing is written)."""
+def engine_pass(worktree: str, paths: list[Target], overrides: Overrides,
+                budget: float | None = None) -> Pass:
+    """What `dfmod apply` does with `paths`: the runner in "diff" mode (nothing is written).
+
+    The caller makes the worktree the project (`dfmod.syntax.project`): a file outside it
+    is reported by the same rule as for `dfmod apply`, and never read.
+    """
     from dfmod.workspace.runner import run
 
     root = os.path.realpath(worktree)
     result = Pass()
-    for item in run(paths, overrides, "diff"):
-        if item.error:
-            result.errors.append(item.error.replace(root + os.sep, "").replace(worktree + os.sep, ""))
+    for item in run(paths, overrides, "diff", budget=budget):
+        message = item.error or item.outside
+        if message:
+            result.errors.append(message.replace(root + os.sep, "").replace(worktree + os.sep, ""))
             continue
         rel = _relative(root, item.path)
-        if rel is None:
-            if item.changed:
-                result.outside.append(item.path)
-            continue
         for located in item.findings:
             fix_ = located.finding.fix
             result.left.append(Left(rel, located.line, located.finding.rule,
@@ -82,12 +83,9 @@ def _without(settings: Settings, rules: set[str]) -> Settings:
                    report_unused_suppressions=settings.report_unused_suppressions
                    and "unused-suppression" not in rules)
 
-def _relative(root: str, path: str) -> str | None:
-    """`path` relative to the worktree `root`, or None when it lies outside."""
-    real = os.path.realpath(path)
-    if os.path.commonpath([real, root]) != root:
-        return None
-    return os.path.relpath(real, root).replace(os.sep, "/")
+def _relative(root: str, path: str) -> str:
+    """`path` (inside the worktree `root`: the runner reads nothing else) relative to it."""
+    return os.path.relpath(os.path.realpath(path), root).replace(os.sep, "/")
 
 def _settings(path: str, overrides: Overrides) -> Settings:
     from dfmod.workspace.config import settings_for
@@ -103,7 +101,8 @@ def _fix_text(path: str, rel: str, text: str,
     outcome = fix(parse(text, path, classify(path, text)), settings)
     changes = [Change(rel, applied.rule, applied.fix.description, applied.fix.applicability.value)
                for applied in outcome.applied if applied.fix is not None]
-    companions = {source.path: new for source, new in companion_sources(outcome.applied)}
+    # Companion files outside the project: the engine pass reported them; leave them be.
+    companions = {source.path: new for source, new in companion_sources(outcome.applied, [])}
     return outcome.text, changes, companions
 
 def _write(worktree: str, texts: dict[str, str]) -> None:
@@ -149,9 +148,7 @@ def make_commits(worktree: str, base_sha: str, overrides: Overrides, combined: P
                     after[rel] = new_text
                     changes.extend(applied)
                 for companion_path, companion_text in companions.items():
-                    companion_rel = _relative(os.path.realpath(worktree), companion_path)
-                    if companion_rel is not None:
-                        after[companion_rel] = companion_text
+                    after[_relative(os.path.realpath(worktree), companion_path)] = companion_text
             if not after:
                 continue
             _write(worktree, after)

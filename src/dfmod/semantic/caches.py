@@ -7,6 +7,7 @@ codemods with different answers would undo each other's fixes forever).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dfmod.syntax.dockerfile import Mount
@@ -37,7 +38,7 @@ UV = CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"),
 CACHE_TOOLS = {"pip": PIP, "uv": UV, "uv-pip": UV}
 
 
-def cache_dir(tool: CacheTool, env: dict[str, str], home: str) -> str:
+def cache_dir(tool: CacheTool, env: Mapping[str, str], home: str) -> str:
     """The tool's cache directory: `$PIP_CACHE_DIR`, else `$XDG_CACHE_HOME/pip`, else
     `HOME/.cache/pip` (uv likewise). `env` holds expanded values (`state.known_env`)."""
     if env.get(tool.cache_dir_env):

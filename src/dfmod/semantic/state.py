@@ -7,6 +7,11 @@ relative path in a `RUN` or `COPY` is resolved against, the names that are defin
 and the user (and home directory) a `RUN` runs as. A stage built `FROM` another stage
 inherits its `ENV`, `WORKDIR`, `USER` and `SHELL` (`Dockerfile.instructions_before`).
 
+Each of these is computed once per file, in one pass (`Dockerfile.fold`): asking at every
+instruction costs one step per instruction, not a rescan of the history before it (20,000
+instructions: a fraction of a second, where rescanning took seconds). The environment is
+copied only where an `ENV`/`ARG` changes it, and handed out read-only.
+
 BuildKit's semantics, as implemented here:
 
 - Words of `ENV`, `ARG`, `WORKDIR`, `COPY`… are expanded with the stage's environment: the
@@ -19,18 +24,25 @@ BuildKit's semantics, as implemented here:
   run time from `/etc/passwd`, but `ENV X=$HOME/…` expands it to the empty string unless an
   `ENV HOME` (or the base image's config) sets it.
 - `${X:+word}`, `${X:-word}`, `${X+word}`, `${X-word}` behave as in POSIX sh (lex.go).
+- A value longer than `MAX_VALUE` is taken as one dfmod cannot expand: no real value is
+  that long, and `ENV A=$A$A` repeated doubles it each time (a few dozen lines would fill
+  the memory).
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from dfmod.semantic.tools import basename
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, run_scripts
+from dfmod.syntax.text import Span, is_number
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MAX_VALUE = 8192  # characters of an expanded value (see the module docstring)
 
 # Variables that common base images set in their image config (so `$X` is defined at build
 # time), read from the images' published Dockerfiles / `docker history`. Keyed by Docker Hub
@@ -52,17 +64,6 @@ BASE_IMAGE_ENV: dict[str, frozenset[str]] = {
 }
 
 
-def root_stage(doc: Dockerfile, stage: Stage) -> Stage:
-    """The first stage of `stage`'s lineage: the one built FROM an external image."""
-    seen = {stage.index}
-    while True:
-        parent = doc.stage_named(stage.base)
-        if parent is None or parent.index in seen or parent.index >= stage.index:
-            return stage
-        seen.add(parent.index)
-        stage = parent
-
-
 def image_repository(reference: str) -> str:
     """`docker.io/library/python:3.12-slim@sha256:…` → `python`; `nvidia/cuda:12` → `nvidia/cuda`."""
     name = reference.split("@", 1)[0].lower()
@@ -80,7 +81,7 @@ def image_repository(reference: str) -> str:
 
 def base_image_env(doc: Dockerfile, stage: Stage) -> frozenset[str] | None:
     """Names the external base image of `stage` is known to set; None if not in the table."""
-    return BASE_IMAGE_ENV.get(image_repository(root_stage(doc, stage).base))
+    return BASE_IMAGE_ENV.get(image_repository(doc.root(stage).base))
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -88,23 +89,29 @@ _SIMPLE = re.compile(rf"\$(?:\{{({_NAME})\}}|({_NAME}))")
 _MODIFIER = re.compile(rf"\$\{{({_NAME})(:?)([-+])")
 
 
-def expand(value: str, env: dict[str, str]) -> str | None:
+def expand(value: str, env: Mapping[str, str]) -> str | None:
     """Expand `$X`, `${X}`, `${X:+w}`, `${X:-w}`, `${X+w}`, `${X-w}` as BuildKit does.
 
     `value` is already unquoted. Returns None for anything else (`${X%…}`, nested braces
-    that do not close, a command substitution): callers must then not guess.
+    that do not close, a command substitution) and for a result longer than `MAX_VALUE`:
+    callers must then not guess.
     """
     out: list[str] = []
+    size = 0
     index = 0
     while index < len(value):
+        if size > MAX_VALUE:
+            return None
         char = value[index]
         if char != "$":
             out.append(char)
+            size += 1
             index += 1
             continue
         simple = _SIMPLE.match(value, index)
         if simple:
             out.append(env.get(simple.group(1) or simple.group(2), ""))
+            size += len(out[-1])
             index = simple.end()
             continue
         modifier = _MODIFIER.match(value, index)
@@ -129,17 +136,60 @@ def expand(value: str, env: dict[str, str]) -> str | None:
                 out.append(word if present else "")
             else:
                 out.append(current if present and current is not None else word)
+            size += len(out[-1])
             index = end
             continue
         if value[index + 1:index + 2] in ("", " ", "/", ":"):
             out.append("$")
+            size += 1
             index += 1
             continue
         return None
-    return "".join(out)
+    return None if size > MAX_VALUE else "".join(out)
 
 
-def env_at(doc: Dockerfile, instruction: Instruction, inclusive: bool = False) -> dict[str, str | None]:
+@dataclass(frozen=True, slots=True)
+class _Env:
+    """The environment at one point: every name defined (None: a value dfmod cannot
+    expand), and the same without those. Shared by the instructions that change nothing."""
+
+    values: dict[str, str | None]
+    known: dict[str, str]
+
+
+_START = _Env({"PATH": DEFAULT_PATH}, {"PATH": DEFAULT_PATH})
+
+
+def _env_step(doc: Dockerfile, env: _Env, item: Instruction) -> _Env:
+    """The environment after `item`: its `ENV`/`ARG` pairs, each expanded with the
+    environment before it."""
+    if item.keyword not in ("ENV", "ARG"):
+        return env
+    updates: dict[str, str | None] = {}
+    for pair in env_pairs(item):
+        if item.keyword == "ARG" and pair.value == "" and "=" not in doc.text[
+                pair.name_span.start:pair.value_span.end]:
+            updates[pair.name] = env.values.get(pair.name)  # `ARG X`: only a --build-arg sets it
+            continue
+        updates[pair.name] = expand(pair.value, env.known)
+    if not updates:
+        return env
+    known = dict(env.known)
+    for name, value in updates.items():
+        if value is None:
+            known.pop(name, None)
+        else:
+            known[name] = value
+    return _Env({**env.values, **updates}, known)
+
+
+def _env(doc: Dockerfile, instruction: Instruction, inclusive: bool = False) -> _Env:
+    env = doc.fold(_env_step, _START)[instruction.index]
+    return _env_step(doc, env, instruction) if inclusive and instruction.stage else env
+
+
+def env_at(doc: Dockerfile, instruction: Instruction,
+           inclusive: bool = False) -> Mapping[str, str | None]:
     """The environment BuildKit expands `instruction`'s words with (values expanded).
 
     With `inclusive`, the instruction's own `ENV`/`ARG` is applied too (the environment
@@ -147,35 +197,28 @@ def env_at(doc: Dockerfile, instruction: Instruction, inclusive: bool = False) -
     dfmod cannot expand it. `PATH` starts as BuildKit's default (the base image may set
     another one; only entries added by the Dockerfile are certain).
     """
-    env: dict[str, str | None] = {"PATH": DEFAULT_PATH}
-    items = doc.instructions_before(instruction) + ([instruction] if inclusive else [])
-    for item in items:
-        if item.keyword not in ("ENV", "ARG") or item.stage is None:
-            continue
-        known = {name: value for name, value in env.items() if value is not None}
-        updates: dict[str, str | None] = {}
-        for pair in env_pairs(item):
-            if item.keyword == "ARG" and pair.value == "" and "=" not in doc.text[
-                    pair.name_span.start:pair.value_span.end]:
-                updates[pair.name] = env.get(pair.name)  # `ARG X`: only a --build-arg sets it
-                continue
-            updates[pair.name] = expand(pair.value, known)
-        env.update(updates)
-    return env
+    return MappingProxyType(_env(doc, instruction, inclusive).values)
 
 
-def known_env(doc: Dockerfile, instruction: Instruction) -> dict[str, str]:
+def env_source(doc: Dockerfile, instruction: Instruction, name: str) -> Span | None:
+    """Where the `ENV` in force at `instruction` sets `name` (the name's span), if one does."""
+    return doc.fold(_env_source_step, {})[instruction.index].get(name)
+
+
+def _env_source_step(_doc: Dockerfile, sources: dict[str, Span], item: Instruction) -> dict[str, Span]:
+    if item.keyword != "ENV":
+        return sources
+    return {**sources, **{pair.name: pair.name_span for pair in env_pairs(item)}}
+
+
+def known_env(doc: Dockerfile, instruction: Instruction) -> Mapping[str, str]:
     """`env_at` without the values dfmod cannot expand: what is certain at `instruction`."""
-    return {name: value for name, value in env_at(doc, instruction).items() if value is not None}
+    return MappingProxyType(_env(doc, instruction).known)
 
 
-def defined_names(doc: Dockerfile, instruction: Instruction) -> set[str]:
+def defined_names(doc: Dockerfile, instruction: Instruction) -> Set[str]:
     """Names an `ENV` or `ARG` (with or without default) of the lineage defines before it."""
-    names = {"PATH"}
-    for item in doc.instructions_before(instruction):
-        if item.keyword in ("ENV", "ARG") and item.stage is not None:
-            names.update(pair.name for pair in env_pairs(item))
-    return names
+    return env_at(doc, instruction).keys()
 
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -201,18 +244,18 @@ def workdir_at(doc: Dockerfile, instruction: Instruction) -> str | None:
     the previous one, as in BuildKit. None when a variable makes it unknowable (a later
     absolute `WORKDIR` makes it known again).
     """
-    current: str | None = "."
-    for item in doc.instructions_before(instruction):
-        if item.keyword != "WORKDIR":
-            continue
-        value = _expanded(doc, item, item.arg_text)
-        if value is None:
-            current = None
-        elif value.startswith("/"):
-            current = posixpath.normpath(value)
-        elif current is not None:
-            current = posixpath.normpath(posixpath.join(current, value))
-    return current
+    return doc.fold(_workdir_step, ".")[instruction.index]
+
+
+def _workdir_step(doc: Dockerfile, current: str | None, item: Instruction) -> str | None:
+    if item.keyword != "WORKDIR":
+        return current
+    value = _expanded(doc, item, item.arg_text)
+    if value is None:
+        return None
+    if value.startswith("/"):
+        return posixpath.normpath(value)
+    return None if current is None else posixpath.normpath(posixpath.join(current, value))
 
 
 def resolve_in(doc: Dockerfile, instruction: Instruction, path: str) -> str | None:
@@ -305,11 +348,11 @@ def process_command(stage: Stage) -> ProcessCommand | None:
 
 def user_before(doc: Dockerfile, instruction: Instruction) -> str | None:
     """The `USER` in force (None: the base image's, assumed root), without a group."""
-    user = None
-    for item in doc.instructions_before(instruction):
-        if item.keyword == "USER":
-            user = item.arg_text.split(":", 1)[0] or None
-    return user
+    return doc.fold(_user_step, None)[instruction.index]
+
+
+def _user_step(_doc: Dockerfile, user: str | None, item: Instruction) -> str | None:
+    return (item.arg_text.split(":", 1)[0] or None) if item.keyword == "USER" else user
 
 
 def is_root(user: str | None) -> bool:
@@ -332,26 +375,35 @@ def account(doc: Dockerfile, instruction: Instruction, user: str | None) -> Acco
     if is_root(user):
         return Account("root", 0, "/root")
     assert user is not None
-    uid = int(user) if user.isdigit() else None
-    name = user
-    home = f"/home/{user}"
-    for item in doc.instructions_before(instruction):
-        for script in run_scripts(doc, item):
-            for command in script.commands:
-                if basename(command.name) not in ("useradd", "adduser"):
-                    continue
-                values = [word.value or "" for word in command.words[1:]]
-                if user not in values:
-                    continue
-                found_uid, found_home = _user_options(values)
-                if user.isdigit() and found_uid != int(user):
+    return doc.fold(_accounts_step, {})[instruction.index].get(user) or _new_account(user)
+
+
+def _new_account(user: str) -> Account:
+    return Account(user, int(user) if is_number(user) else None, f"/home/{user}")
+
+
+def _accounts_step(doc: Dockerfile, accounts: dict[str, Account],
+                   item: Instruction) -> dict[str, Account]:
+    """The accounts after `item`: every word of a `useradd`/`adduser` in it may be the
+    user a later `USER` names, so each gets the account that command gives it."""
+    changed: dict[str, Account] = {}
+    for script in run_scripts(doc, item):
+        for command in script.commands:
+            if basename(command.name) not in ("useradd", "adduser"):
+                continue
+            values = [word.value or "" for word in command.words[1:]]
+            found_uid, found_home = _user_options(values)
+            for user in dict.fromkeys(values):
+                if is_number(user) and found_uid != int(user):
                     continue  # the number was some other option's value
-                if user.isdigit() and values and not values[-1].startswith("-"):
+                known = changed.get(user) or accounts.get(user) or _new_account(user)
+                name, home = known.name, known.home
+                if is_number(user) and values and not values[-1].startswith("-"):
                     name = values[-1]  # the login name is useradd's last operand
                     home = f"/home/{name}"
-                uid = found_uid if found_uid is not None else uid
-                home = found_home or home
-    return Account(name, uid, home)
+                changed[user] = Account(name, found_uid if found_uid is not None else known.uid,
+                                        found_home or home)
+    return {**accounts, **changed} if changed else accounts
 
 
 def _user_options(values: list[str]) -> tuple[int | None, str | None]:
@@ -359,9 +411,9 @@ def _user_options(values: list[str]) -> tuple[int | None, str | None]:
     home: str | None = None
     for index, value in enumerate(values):
         following = values[index + 1] if index + 1 < len(values) else ""
-        if value in ("-u", "--uid") and following.isdigit():
+        if value in ("-u", "--uid") and is_number(following):
             uid = int(following)
-        elif value.startswith("--uid=") and value[6:].isdigit():
+        elif value.startswith("--uid=") and is_number(value[6:]):
             uid = int(value[6:])
         elif value in ("-d", "--home-dir", "--home", "-h") and following.startswith("/"):
             home = following

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dfmod.semantic.state import env_at, expand, resolve_path, workdir_at
+from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
 from dfmod.semantic.tools import basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, readable_scripts
 from dfmod.syntax.shell import Command, ShellWord
@@ -51,7 +52,7 @@ class Venv:
     how: str  # "python -m venv", "virtualenv", "uv venv", "uv sync", "poetry", "VIRTUAL_ENV"
 
 
-def _word_text(word: ShellWord, env: dict[str, str]) -> str | None:
+def _word_text(word: ShellWord, env: Mapping[str, str]) -> str | None:
     """A shell word's value, with `$VAR` references expanded from the ENV in force."""
     if word.value is not None:
         return word.value
@@ -64,7 +65,7 @@ def _word_text(word: ShellWord, env: dict[str, str]) -> str | None:
 
 
 def _positionals(command: Command, start: int, value_options: set[str],
-                 env: dict[str, str]) -> list[str | None]:
+                 env: Mapping[str, str]) -> list[str | None]:
     out: list[str | None] = []
     words = command.words[start:]
     index = 0
@@ -79,7 +80,7 @@ def _positionals(command: Command, start: int, value_options: set[str],
     return out
 
 
-def _option(command: Command, names: tuple[str, ...], env: dict[str, str]) -> str | None:
+def _option(command: Command, names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
     words = command.words
     for index, word in enumerate(words):
         value = word.value or ""
@@ -99,7 +100,7 @@ def _inline(command: Command) -> dict[str, str]:
     return found
 
 
-def _command_venvs(command: Command, cwd: str | None, env: dict[str, str],
+def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
                    poetry_in_project: bool) -> list[tuple[str | None, str]]:
     words = command.words
     if not words:
@@ -118,7 +119,8 @@ def _command_venvs(command: Command, cwd: str | None, env: dict[str, str],
     call = tool_call(command)
     if call is None:
         return []
-    local = {**env, **_inline(command)}
+    inline = _inline(command)
+    local = {**env, **inline} if inline else env
     directory = _option(command, ("--directory",), local)
     if directory is not None:
         cwd = resolve_path(directory, cwd)
@@ -158,24 +160,31 @@ def _cd(command: Command, cwd: str | None) -> str | None:
 def find_venvs(doc: Dockerfile, stage: Stage) -> list[Venv]:
     """Every venv created (or declared with `ENV VIRTUAL_ENV`) in `stage` and its lineage.
 
-    Paths that cannot be resolved (unknown WORKDIR, run-time values) are left out.
+    Paths that cannot be resolved (unknown WORKDIR, run-time values) are left out. Found in
+    one pass over the file (`Dockerfile.fold`), however many stages ask.
     """
     last = stage.instructions[-1]
-    items = [*doc.instructions_before(last), last]
-    venvs: list[Venv] = []
-    poetry_in_project = False
-    for item in items:
-        if item.keyword == "ENV":
-            for pair in env_pairs(item):
-                if pair.name == "VIRTUAL_ENV":
-                    known = {k: v for k, v in env_at(doc, item).items() if v is not None}
-                    path = resolve_path(expand(pair.value, known), None)
-                    if path is not None:
-                        venvs.append(Venv(path, item, "VIRTUAL_ENV"))
-            continue
-        if item.keyword != "RUN":
-            continue
-        env = {k: v for k, v in env_at(doc, item).items() if v is not None}
+    return list(_venvs_step(doc, doc.fold(_venvs_step, _Found())[last.index], last).venvs)
+
+
+@dataclass(frozen=True)
+class _Found:
+    venvs: tuple[Venv, ...] = ()
+    poetry_in_project: bool = False  # an earlier `poetry config virtualenvs.in-project true`
+
+
+def _venvs_step(doc: Dockerfile, found: _Found, item: Instruction) -> _Found:
+    """The venvs known after `item`."""
+    new: list[Venv] = []
+    poetry_in_project = found.poetry_in_project
+    if item.keyword == "ENV":
+        for pair in env_pairs(item):
+            if pair.name == "VIRTUAL_ENV":
+                path = resolve_path(expand(pair.value, known_env(doc, item)), None)
+                if path is not None:
+                    new.append(Venv(path, item, "VIRTUAL_ENV"))
+    elif item.keyword == "RUN":
+        env = known_env(doc, item)
         cwd = workdir_at(doc, item)
         for script in readable_scripts(doc, item):
             for command in script.commands:
@@ -186,8 +195,10 @@ def find_venvs(doc: Dockerfile, stage: Stage) -> list[Venv]:
                     poetry_in_project = True
                 for path, how in _command_venvs(command, cwd, env, poetry_in_project):
                     if path is not None:
-                        venvs.append(Venv(path, item, how))
-    return venvs
+                        new.append(Venv(path, item, how))
+    if not new and poetry_in_project == found.poetry_in_project:
+        return found
+    return _Found((*found.venvs, *new), poetry_in_project)
 
 
 def is_inside(path: str, directory: str) -> bool:

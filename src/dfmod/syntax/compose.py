@@ -209,11 +209,34 @@ def _tag(tag: Any) -> str | None:
     return str(getattr(tag, "value", tag))
 
 
+MAX_FLOW_DEPTH = 200
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse `[`/`{` nested deeper than `MAX_FLOW_DEPTH`, before ruamel.yaml sees them.
+
+    Its scanner's cost grows with the square of the nesting (5,000 levels: minutes), and
+    its parser gives up at a few hundred anyway (Python's recursion limit); no compose file
+    nests a tenth as deep. Brackets are counted without regard to quoting: it takes 200
+    unclosed ones in a row to be refused.
+    """
+    depth = 0
+    for match in _BRACKET.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_FLOW_DEPTH:
+            raise ComposeSyntaxError(text.count("\n", 0, match.start()) + 1,
+                                     f"flow collections nested deeper than {MAX_FLOW_DEPTH} levels")
+
+
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _load(text: str) -> tuple[list[Node | None], list[Any]]:
     """Events tree and round-trip data of every document; YAML errors become one line."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    _check_flow_depth(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. a re-defined anchor, which Compose accepts

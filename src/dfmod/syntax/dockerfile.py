@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar
 
 from dfmod.syntax.document import DocumentError, TextDocument
 from dfmod.syntax.shell import ShellScript, is_posix_shell, parse_shell
-from dfmod.syntax.text import MappedText, Span, line_starts
+from dfmod.syntax.text import MappedText, Span, is_number, line_starts
+
+State = TypeVar("State")
 
 # Go's unicode.IsSpace, which BuildKit uses to trim lines.
 _GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
@@ -194,19 +199,23 @@ class Dockerfile(TextDocument):
         self.comments: list[Comment] = []
         self.instructions: list[Instruction] = []
         self.escape = "\\"
-        self._inherited: dict[int, list[Instruction]] = {}
         _Lexer(self).run()
         self.stages = _build_stages(self.instructions)
+        self._folds: dict[Callable[..., Any], list[Any]] = {}
 
     @cached_property
     def line_starts(self) -> list[int]:
         return line_starts(self.text)
 
+    @cached_property
+    def _instruction_starts(self) -> list[int]:
+        return [instruction.span.start for instruction in self.instructions]
+
     def anchor_line(self, offset: int) -> int:
         """The first line of the instruction holding `offset` (suppressions sit above it)."""
-        for instruction in self.instructions:
-            if instruction.span.start <= offset <= instruction.span.end:
-                return instruction.start_line
+        index = bisect_right(self._instruction_starts, offset) - 1
+        if index >= 0 and offset <= self.instructions[index].span.end:
+            return self.instructions[index].start_line
         return self.position(offset)[0]
 
     def problems(self) -> int:
@@ -214,28 +223,62 @@ class Dockerfile(TextDocument):
         return sum(script.has_error for instruction in self.instructions
                    for script in run_scripts(self, instruction))
 
+    def parent(self, stage: Stage) -> Stage | None:
+        """The earlier stage `stage` is built `FROM` (None: it starts from an image)."""
+        parent = self.stage_named(stage.base)
+        return parent if parent is not None and parent.index < stage.index else None
+
     def lineage(self, stage: Stage) -> list[Stage]:
         """The stage and the earlier stages it is built `FROM`, oldest first."""
         chain = [stage]
-        while True:
-            parent = self.stage_named(chain[0].base)
-            if parent is None or parent in chain or parent.index >= chain[0].index:
-                return chain
-            chain.insert(0, parent)
+        parent = self.parent(stage)
+        while parent is not None:
+            chain.append(parent)
+            parent = self.parent(parent)
+        return chain[::-1]
+
+    def root(self, stage: Stage) -> Stage:
+        """The first stage of `stage`'s lineage: the one built `FROM` an image."""
+        return self.lineage(stage)[0]
 
     def instructions_before(self, instruction: Instruction) -> list[Instruction]:
         """The instructions whose effect (ENV, USER, WORKDIR, SHELL…) reaches `instruction`:
         those before it in its stage and, first, those of the stages it is built FROM.
-        (A new list each call, computed from a per-stage cache.)"""
+
+        A new list, as long as that history: to know what is in force at every
+        instruction, `fold` instead.
+        """
         if instruction.stage is None:
             return []
         stage = instruction.stage
-        inherited = self._inherited.get(stage.index)
-        if inherited is None:
-            inherited = [item for parent in self.lineage(stage)[:-1] for item in parent.instructions]
-            self._inherited[stage.index] = inherited
-        own = stage.instructions
-        return inherited + own[:own.index(instruction)]
+        inherited = [item for parent in self.lineage(stage)[:-1] for item in parent.instructions]
+        return inherited + stage.instructions[:instruction.index - stage.from_instruction.index]
+
+    def fold(self, step: Callable[[Dockerfile, State, Instruction], State],
+             initial: State) -> list[State]:
+        """What is in force before each instruction (by `instruction.index`): `step` applied
+        over `instructions_before` it, computed in one pass over the file and kept.
+
+        This is what keeps the cost linear: a stage built `FROM` an earlier one starts from
+        the state that stage ended in, any other from `initial`, and each instruction costs
+        one `step`, however long the history before it. `step` must not change the state it
+        is given (return a new one, or the same when nothing changes); `step` itself is the
+        cache key, so it must be one function (a module-level one), not a new closure.
+        """
+        cached = self._folds.get(step)
+        if cached is not None:
+            return cached
+        before: list[State] = [initial] * len(self.instructions)
+        ends: list[State] = []
+        for stage in self.stages:
+            parent = self.parent(stage)
+            state = initial if parent is None else ends[parent.index]
+            for instruction in stage.instructions:
+                before[instruction.index] = state
+                state = step(self, state, instruction)
+            ends.append(state)
+        self._folds[step] = before
+        return before
 
     def directive(self, name: str) -> Directive | None:
         for item in self.directives:
@@ -247,13 +290,20 @@ class Dockerfile(TextDocument):
     def final_stage(self) -> Stage | None:
         return self.stages[-1] if self.stages else None
 
-    def stage_named(self, name: str) -> Stage | None:
+    @cached_property
+    def _stages_by_name(self) -> dict[str, Stage]:
+        named: dict[str, Stage] = {}
         for stage in self.stages:
-            if stage.name is not None and stage.name.lower() == name.lower():
-                return stage
-        if name.isdigit() and int(name) < len(self.stages):
-            return self.stages[int(name)]
-        return None
+            if stage.name is not None:
+                named.setdefault(stage.name.lower(), stage)
+        return named
+
+    def stage_named(self, name: str) -> Stage | None:
+        """The first stage named `name` (case-insensitive), else stage number `name`."""
+        stage = self._stages_by_name.get(name.lower())
+        if stage is None and is_number(name) and int(name) < len(self.stages):
+            stage = self.stages[int(name)]
+        return stage
 
 
 class _Lexer:
@@ -644,9 +694,13 @@ def readable_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScr
     """The scripts of `run_scripts` that parse fully.
 
     A script tree-sitter cannot fully parse is left out: nothing reasons about, let alone
-    edits, shell it cannot read.
+    edits, shell it cannot read. (Kept per instruction: every codemod asks.)
     """
-    return [script for script in run_scripts(doc, instruction) if not script.has_error]
+    cached: list[ShellScript] | None = instruction.__dict__.get("_readable")
+    if cached is None:
+        cached = [script for script in run_scripts(doc, instruction) if not script.has_error]
+        instruction.__dict__["_readable"] = cached
+    return cached
 
 
 def _run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]:
@@ -687,8 +741,9 @@ def stage_shell(doc: Dockerfile, instruction: Instruction) -> list[str] | None:
     `SHELL` is part of the image config, so a stage built `FROM` an earlier stage keeps
     that stage's `SHELL`.
     """
-    shell: list[str] | None = None
-    for item in doc.instructions_before(instruction):
-        if item.keyword == "SHELL":
-            shell = item.json_args
-    return shell
+    return doc.fold(_shell_step, None)[instruction.index]
+
+
+def _shell_step(_doc: Dockerfile, shell: list[str] | None,
+                instruction: Instruction) -> list[str] | None:
+    return instruction.json_args if instruction.keyword == "SHELL" else shell

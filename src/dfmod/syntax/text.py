@@ -85,3 +85,11 @@ def line_end(text: str, offset: int) -> int:
     """Offset just past the newline ending the line holding `offset` (or len(text))."""
     index = text.find("\n", offset)
     return len(text) if index < 0 else index + 1
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only, as Go's `strconv.Atoi` (and so BuildKit) reads a number.
+
+    `str.isdigit` is not enough: it accepts `²`, on which `int()` raises.
+    """
+    return text.isascii() and text.isdigit()

@@ -125,17 +125,19 @@ def run_cli(args: argparse.Namespace, targets: list[Target], overrides: Override
 
     writing = args.command == "apply"
     by_path = {target.path: target for target in targets}
-    failed = False
-    outside = False  # nothing is read or written outside the project: the runner refuses it
+    failed = outside = False
     left = 0
     jobs: list[FileJob] = []
     companions: list[FileResult] = []
     analysis = args.jobs if args.jobs else (os.cpu_count() or 1)
-    for result in run(targets, overrides, "diff", jobs=analysis):
+    for result in run(targets, overrides, "diff", jobs=analysis, budget=args.timeout_per_file):
         if result.error:
             sys.stderr.write(f"dfmod: error: {result.error}\n")
             failed = True
             continue
+        if result.outside:
+            sys.stderr.write(f"dfmod: warning: {result.outside}\n")
+            outside = True
             continue
         left += len(result.findings)
         if not result.changed:

@@ -10,7 +10,7 @@ and never stops the others. Which files, and what they bring in, is decided befo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from dfmod.linting.companions import companion_sources
@@ -18,7 +18,9 @@ from dfmod.linting.engine import Settings, check, fix
 from dfmod.linting.located import Located
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
-from dfmod.syntax.source import InputError, SourceFile, decode, read_source, write_source
+from dfmod.syntax.project import activate, current
+from dfmod.syntax.source import InputError, OutsideProject, SourceFile, decode, read_source, write_source
+from dfmod.workspace.budget import Overrun, time_budget
 from dfmod.workspace.config import ConfigError, Overrides, settings_for
 from dfmod.workspace.context import surroundings
 from dfmod.workspace.kinds import classify
@@ -33,6 +35,7 @@ class FileResult:
     after: str | None = None  # the fixed text (None when only checking)
     applied: int = 0
     error: str | None = None
+    outside: str | None = None  # why a file outside the project was left alone (exit 1)
     companions: list[FileResult] = field(default_factory=list)  # other files the fixes edit
     companion: bool = False  # this result is such a file (not a document dfmod checks)
 
@@ -41,31 +44,60 @@ class FileResult:
         return self.after is not None and self.after != self.before
 
 
-def process(target: Target, overrides: Overrides | Settings, mode: str) -> FileResult:
+Writes = list[tuple[SourceFile, str]]
+
+
+def process(target: Target, overrides: Overrides | Settings, mode: str,
+            budget: float | None = None) -> FileResult:
     """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write).
 
     `overrides` (the command line) are combined with the file's configuration; explicit
-    `Settings` are used as they are (as `dfmod pr` does for one codemod at a time).
+    `Settings` are used as they are (as `dfmod pr` does for one codemod at a time). The
+    work has `budget` seconds (`dfmod.workspace.budget`); the writes come after it, so a
+    file that overruns is reported and left as it was.
     """
-    try:
-        return _process(read_source(target.path), target, overrides, mode)
-    except InputError as error:
-        return FileResult(target.path, error=str(error))
+    return _guarded(target, lambda: _process(read_source(target.path), target, overrides, mode),
+                    budget)
 
 
 def process_text(target: Target, text: str, overrides: Overrides | Settings,
-                 mode: str) -> FileResult:
+                 mode: str, budget: float | None = None) -> FileResult:
     """Text that claims to be `target.path` (an editor's buffer): never written anywhere."""
-    try:
+
+    def work() -> tuple[FileResult, Writes]:
         raw = text.encode("utf-8", "surrogateescape")
         return _process(SourceFile(target.path, decode(target.path, raw), raw), target,
                         overrides, mode)
+
+    return _guarded(target, work, budget)
+
+
+def _guarded(target: Target, work: Callable[[], tuple[FileResult, Writes]],
+             budget: float | None) -> FileResult:
+    """`work` under the budget, then its writes; every failure becomes the file's report."""
+    try:
+        with time_budget(budget):
+            result, writes = work()
+        for source, text in writes:
+            write_source(source, text)
+        return result
+    except OutsideProject as error:
+        return FileResult(target.path, outside=str(error))
     except InputError as error:
         return FileResult(target.path, error=str(error))
+    except Overrun:
+        return overrun(target, f"took longer than {budget:g} s")
+
+
+def overrun(target: Target, reason: str) -> FileResult:
+    """The report of a file whose work was stopped."""
+    return FileResult(target.path, error=f"{target.path}: {reason} (--timeout-per-file); "
+                                         "stopped, nothing written")
 
 
 def _process(source: SourceFile, target: Target, overrides: Overrides | Settings,
-             mode: str) -> FileResult:
+             mode: str) -> tuple[FileResult, Writes]:
+    """The file's result and the writes its fixes need (made by the caller)."""
     path = source.path
     result = FileResult(path, before=source.text)
     try:
@@ -82,45 +114,53 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
         findings = check(doc, settings.instances(doc.kind), settings)
         result.findings = [Located.of(doc, item) for item in findings]
         result.before = None  # not needed: keep memory flat over thousands of files
-        return result
+        return result, []
     outcome = fix(doc, settings)
     result.after = outcome.text
     result.applied = len(outcome.applied)
     result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
-    companions = companion_sources(outcome.applied)
-    if mode == "fix" and result.changed:
-        write_source(source, outcome.text)
+    refused: list[OutsideProject] = []
+    companions = companion_sources(outcome.applied, refused)
+    writes: Writes = [(source, outcome.text)] if mode == "fix" and result.changed else []
     for companion, text in companions:
         if mode == "fix":
-            write_source(companion, text)
+            writes.append((companion, text))
         result.companions.append(FileResult(companion.path, before=companion.text, after=text,
                                             companion=True))
-    return result
+    result.companions += [FileResult(error.path, outside=str(error), companion=True)
+                          for error in refused]
+    return result, writes
 
 
-def _process_star(arguments: tuple[Target, Overrides | Settings, str]) -> FileResult:
+def _process_star(arguments: tuple[Target, Overrides | Settings, str, float | None]) -> FileResult:
     return process(*arguments)
 
 
-def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
-        jobs: int = 1) -> Iterator[FileResult]:
-    """Process the targets (`dfmod.workspace.targets.plan`), yielding results in order."""
-    batch = list(targets)
-    executor = None
-    if jobs > 1 and len(batch) > 1:
-        from concurrent.futures import ProcessPoolExecutor  # ~25 ms: only when it pays
+def _overrun_star(arguments: tuple[Target, Overrides | Settings, str, float | None],
+                  reason: str) -> FileResult:
+    return overrun(arguments[0], reason)
 
-        executor = ProcessPoolExecutor(min(jobs, len(batch)))
+
+def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
+        jobs: int = 1, budget: float | None = None) -> Iterator[FileResult]:
+    """Process the targets (`dfmod.workspace.targets.plan`), yielding results in order.
+
+    With `jobs > 1` in worker processes (`dfmod.workspace.pool`), which work in this
+    process's project and are replaced when one overruns `budget` by more than a grace.
+    """
+    batch = list(targets)
+    results: Iterator[FileResult]
+    if jobs > 1 and len(batch) > 1:
+        from dfmod.workspace.pool import ordered_map  # multiprocessing: only when it pays
+
+        deadline = budget + max(2.0, budget / 2) if budget else None
+        results = ordered_map(_process_star, [(target, overrides, mode, budget) for target in batch],
+                              jobs, _overrun_star, deadline, activate, (current(),))
+    else:
+        results = (process(target, overrides, mode, budget) for target in batch)
     try:
-        if executor is not None:
-            results: Iterable[FileResult] = executor.map(
-                _process_star, [(target, overrides, mode) for target in batch],
-                chunksize=max(1, len(batch) // (jobs * 8)))
-        else:
-            results = (process(target, overrides, mode) for target in batch)
         for result in results:
             yield result
             yield from result.companions
     finally:
-        if executor is not None:
-            executor.shutdown()
+        results.close()  # the workers stop now, not when garbage is collected

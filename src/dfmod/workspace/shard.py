@@ -56,11 +56,13 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.total}"
 
-    def holds(self, path: str) -> bool:
-        """Whether the file at `path` is this shard's (see the module docstring)."""
+    def holds(self, path: str, roots: tuple[str, ...] | None = None) -> bool:
+        """Whether the file at `path` is this shard's (see the module docstring); `roots`:
+        the run's project roots (`dfmod.workspace.repopath`)."""
         from dfmod.workspace.repopath import repo_path
 
-        return zlib.crc32(repo_path(path).encode("utf-8", "surrogateescape")) % self.total == self.index - 1
+        key = repo_path(path, roots).encode("utf-8", "surrogateescape")
+        return zlib.crc32(key) % self.total == self.index - 1
 
 
 @dataclass(frozen=True)
