@@ -3,17 +3,23 @@
 ## What it finds
 A `find` in a `RUN` that deletes what it matches with a recursive `rm` and can match
 directories (`-type d`, or no `-type` at all), in the forms that really fail:
-- `find … -exec rm -rf {} \\;` and `-execdir rm -rf {} \\;`, whatever they match;
+- `find … -exec rm -rf {} \\;` and `-execdir rm -rf {} \\;`, whatever they match — except,
+  without `-type`, when every `-name` / `-iname` it selects by is an extension glob of files
+  (`*.pyc`, `*.py[co]`, `*.so`, `*.node`, `*.map`: any `*.<ext>` but `*-info` such as
+  `*.dist-info` / `*.egg-info`, and the extensions directories carry, `*.egg`, `*.d`,
+  `*.app`…), joined by `-a` / `-o` / parentheses without `!`: such a find deletes no
+  directory, so it never walks into one;
 - the batched `-exec rm -rf {} +` and `-execdir rm -rf {} +`, only when the names it
   matches can nest or hold directories — `tests`, `test`, `testing`, `doc`, `docs`,
   `examples`, `example`, `samples`, `benchmarks`, alone or in an `-o` list (which can then
   also put a `__pycache__` inside a `tests`). Names that never hold another match —
   `__pycache__`, `*.dist-info`, `*.egg-info`, a single package name — are left alone: the
   batched form cannot fail on them.
-A find inside a pipeline (`find … \\; | tee log`) is read too. Not reported when the
-expression already has `-prune`, or uses `-depth` / `-delete` (children are visited before
-their directory, so find never walks into a deleted one) or `-maxdepth` (whether a match
-is walked into depends on its depth).
+A find inside a pipeline (`find … \\; | tee log`) is read too, and the message says when
+its failure is already hidden — by `|| true`, `|| exit 0`, `; exit 0` or the pipe. Not
+reported when the expression already has `-prune`, or uses `-depth` / `-delete` (children
+are visited before their directory, so find never walks into a deleted one) or
+`-maxdepth` (whether a match is walked into depends on its depth).
 
 ## Why it is bad
 find visits a directory, runs the action on it, and *then* reads its entries to descend
@@ -66,6 +72,7 @@ RUN pip install -r requirements.txt && \\
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -92,12 +99,88 @@ _CONTAINERS = ("tests", "test", "testing", "doc", "docs", "examples", "example",
                "benchmarks")
 
 
+# `*.pyc`, `*.py[co]`, `*.so`, `*.node`, `*.map`: names of files. Not `*.dist-info`,
+# `*.egg-info` (any `*-info`) nor the extensions directories carry.
+_EXTENSION_GLOB = re.compile(r"\*\.([A-Za-z0-9_+\[\]-]+)$")
+_DIRECTORY_EXTENSIONS = {"egg", "d", "app", "framework", "bundle", "dsym", "git", "xcodeproj",
+                         "lproj", "xcassets", "xcframework", "kext", "plugin"}
+# Primaries that narrow nothing by name and always hold (an alternative made only of them
+# would match every directory).
+_NEUTRAL = {"-xdev", "-mount", "-mindepth", "-noleaf", "-ignore_readdir_race", "-nowarn", "-warn",
+            "-follow"}
+_ACTIONS = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-print", "-print0", "-printf", "-fprint",
+            "-fprint0", "-ls", "-fls", "-quit"}
+
+
+def _is_file_glob(pattern: str | None) -> bool:
+    match = _EXTENSION_GLOB.match(basename(pattern))
+    if match is None:
+        return False
+    extension = match.group(1).lower()
+    return not extension.endswith("-info") and extension not in _DIRECTORY_EXTENSIONS
+
+
+def _matches_only_files(find: FindCommand) -> bool:
+    """Whether every path the find acts on has a name like `*.pyc`: with no `-type`, such
+    a find deletes no directory, so it never walks into one it deleted.
+
+    The test before the first action is read as a formula (`-o` below `-a`, parentheses,
+    no `!`/`-not`): an `-a` term holds when one of its parts is an extension `-name`/
+    `-iname`, an `-o` when all of its alternatives do."""
+    words: list[str | None] = []
+    for word in find.primaries():
+        if word.value in _ACTIONS:
+            break
+        words.append(word.value)
+    position = 0
+
+    def either() -> bool:
+        nonlocal position
+        holds = both()
+        while position < len(words) and words[position] in ("-o", "-or"):
+            position += 1
+            holds = both() and holds
+        return holds
+
+    def both() -> bool:
+        nonlocal position
+        holds = False
+        while position < len(words) and words[position] not in ("-o", "-or", ")"):
+            value = words[position]
+            position += 1
+            if value in ("-a", "-and"):
+                continue
+            if value == "(":
+                holds = either() or holds
+                if position >= len(words) or words[position] != ")":
+                    raise ValueError("unbalanced")
+                position += 1
+            elif value in ("-name", "-iname"):
+                holds = True  # its pattern is checked below, with every other one
+            elif value not in _NEUTRAL:
+                raise ValueError(value)
+        return holds
+
+    patterns = [word.value for _, word in find.arguments("-name", "-iname")]
+    if not patterns or not all(map(_is_file_glob, patterns)):
+        return False
+    try:
+        holds = either()
+    except ValueError:
+        return False
+    after = find.primaries()[len(words):]
+    return holds and position == len(words) and not any(
+        word.value in ("-o", "-or", ",", "!", "-not") for word in after)
+
+
 def _removals(find: FindCommand) -> list[FindAction]:
     """The `-exec rm -rf … {}` actions of a find that can walk into what they delete."""
     if find.has(*_NO_DESCENT):
         return []
     letters = find.type_letters()
     if letters is not None and "d" not in letters:
+        return []
+    if letters is None and _matches_only_files(find):
         return []
     return [action for action in find.actions
             if action.word.value in ("-exec", "-execdir") and action.terminator is not None
@@ -124,19 +207,39 @@ def _silenced(command: Command) -> bool:
 
 def _message(find: FindCommand, removals: list[FindAction], hidden_by: str | None) -> str:
     if any(not action.batched for action in removals):
-        message = ("find walks into each directory `rm -rf {} \\;` just deleted: it exits 1 "
-                   "whenever it deletes one")
+        message = "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1"
     else:
         name = f"`{_containers(find)[0]}`"
         if any(action.word.value == "-execdir" for action in removals):
-            message = (f"`-execdir rm -rf {{}} +` deletes before find descends: it exits 1 when a "
-                       f"matched {name} has subdirectories")
+            message = f"`-execdir rm -rf {{}} +` deletes first: find exits 1 when a matched {name} has subdirectories"
         else:
-            message = (f"nested {name} directories make find exit 1 once the paths fill a second "
-                       "`rm` batch (rare; more packages, more risk)")
+            message = f"nested {name} directories make find exit 1 once their paths fill a second `rm` batch (rare)"
     if hidden_by:
-        message += f"; {hidden_by} hides this, and every real error with it"
+        message += f"; {hidden_by} hides that, and every real error"
     return message + "; add `-prune`"
+
+
+def _exit_zero(element: Element) -> bool:
+    command = element.command
+    return (element.kind == "command" and command is not None and command.argv == ["exit", "0"])
+
+
+def _exited_by(element: Element) -> str | None:
+    """`find … || exit 0`, or `find …; exit 0` (the next and-or list is `exit 0` alone)."""
+    chain = element.chain
+    if chain is None:
+        return None
+    index = element.index
+    if index + 1 < len(chain.elements) and chain.operators[index].text == "||" and _exit_zero(
+            chain.elements[index + 1]):
+        return "the `|| exit 0` after it"
+    for first, last in chain.and_or_lists():
+        if first <= index <= last:
+            if last + 1 < len(chain.elements) and _exit_zero(chain.elements[last + 1]) and (
+                    last + 2 >= len(chain.elements) or chain.operators[last + 1].text not in ("&&", "||")):
+                return "the `; exit 0` after it"
+            return None
+    return None
 
 
 class FindCleanupErrors(Codemod):
@@ -174,7 +277,7 @@ class FindCleanupErrors(Codemod):
         scoped = is_scoped_tolerance(element)
         piped = element.kind == "pipeline" and element.commands[-1] is not find.command
         hidden_by = ("the `|| true` after it" if scoped or tolerated_by(element) is not None
-                     else "the pipe" if piped else None)
+                     else _exited_by(element) or ("the pipe" if piped else None))
         message = _message(find, removals, hidden_by)
         if self.options["style"] == "scoped" and hidden_by is None and element.kind == "command":
             assert element.command is not None

@@ -9,6 +9,16 @@ pip (`pip3`, `/opt/venv/bin/pip`, `python -m pip`), `uv pip install`, `uv sync` 
 `gem install`, `conda` / `mamba install`. A fallback install
 (`pip install -i A x || pip install x`) is fine; a tolerance after the last attempt is not.
 
+Left alone:
+- an install the tolerance itself declares optional — `|| echo "optional: …"`,
+  "fallback", "will use …", "disabled", "skipping", "continuing without …": the author
+  decided the image may ship without it (often a package with no wheels on some target
+  platform, where the fix would break that platform's build). "not available" is no such
+  decision: it is the incident's own message, and is reported;
+- an upgrade of the installer the base already has — `pip install --upgrade pip || true`,
+  `python -m pip install -U pip setuptools wheel` (only `pip`, `setuptools`, `wheel`, with
+  `--upgrade` / `-U`): when it fails, the old pip stays and nothing goes missing.
+
 ## Why it is bad
 The tolerance turns a failed install into a successful build step: the image is built and
 shipped **without the package**, and the failure shows up only at run time
@@ -25,7 +35,9 @@ used to pass now fails when the install fails, which is the point. With it go th
 that only served the mask: a `2>/dev/null` on the install (a failure must say why), and a
 comment line right above the `RUN` that only explains the tolerance ("ignore errors if the
 package is not available"). When a Dockerfile comment line sits between the install and its
-tolerance, the finding is reported without a fix.
+tolerance, the finding is reported without a fix. So is an install after a condition
+(`command -v gcc && pip install uvloop || true`, `! dpkg -s curl && apt-get install -y curl
+|| true`): without the tolerance the condition's "no" would fail the build too.
 
 An install from a requirements file that the build context may not have — `pip install -r
 requirements-dev.txt || true` where no `COPY` names that file exactly (`COPY . .`,
@@ -35,7 +47,8 @@ without the file still passes; one whose install fails now fails.
 
 An unscoped tolerance that also swallows commands *before* the install
 (`apt-get update && apt-get install -y x || true`) is this rule's too: removing it restores
-every failure. `masked-failure` handles tolerances after other commands.
+every failure. `masked-failure` handles tolerances after other commands, and after the
+installs this rule leaves alone (it scopes them to the install).
 
 ## Example
 ```dockerfile
@@ -62,7 +75,8 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line
-from dfmod.semantic.masking import Mask, describe_all, element_install, masks, snippet
+from dfmod.linting.wording import join_names
+from dfmod.semantic.masking import Mask, describe_each, element_install, masks, owned_by_install, snippet
 from dfmod.semantic.tools import tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
@@ -86,20 +100,28 @@ class MaskedInstallFailure(Codemod):
             for chain in script.chains:
                 for mask in masks(chain):
                     label = element_install(mask.guarded)
-                    if label is not None:
+                    if label is not None and owned_by_install(mask):
                         yield self._finding(ctx, instruction, mask, label)
 
     def _finding(self, ctx: Context, instruction: Instruction, mask: Mask, label: str) -> Finding:
         doc = ctx.doc
-        others = [item for item in mask.masked if item is not mask.guarded]
-        message = (f"`{snippet(doc, mask.span)}` turns a failed `{label}` into success: the "
-                   "image is built without the package and fails only at run time")
-        if others:
-            message += f" (it also swallows the failure of {describe_all(doc, others)})"
-        # Cut from the end of the install to the end of the tolerance: the operator and
-        # any continuation between them go, whatever follows (` && \\`, `;`) stays.
+        here = doc.position(mask.span.start)[0]
         install = mask.guarded.command
         assert install is not None
+        several = _several(install) or any(element_install(item) for item in mask.others)
+        what = "the packages" if several else "the package"
+        failed = f"a failed `{label}`"
+        if mask.others:  # in source order, each name once: `pip install` (lines 2 and 4)
+            names = describe_each(doc, [*mask.others, mask.guarded], here)
+            failed = "a failure of " + join_names(names, limit=3, quote=False)
+        message = (f"`{snippet(doc, mask.span, 32)}` turns {failed} into success: the image is built "
+                   f"without {what} and fails only at run time")
+        if mask.conditions:
+            # `command -v pip && pip install x || true`: without the tolerance, a "no" from
+            # the condition would fail the build.
+            return self.finding(mask.span, message)
+        # Cut from the end of the install to the end of the tolerance: the operator and
+        # any continuation between them go, whatever follows (` && \\`, `;`) stays.
         cut = Span(_quiet_tail(doc.text, install, mask.guarded.span.end), mask.tolerance.span.end)
         if has_comment_line(doc.text, cut.start, cut.end):
             return self.finding(mask.span, message)
@@ -109,7 +131,7 @@ class MaskedInstallFailure(Codemod):
             test = " && ".join(f"[ -f {name} ]" for name in optional)
             edits = [Edit(install.span.start, install.span.start, f"if {test}; then "),
                      Edit(cut.start, cut.end, "; fi")]
-        comment = _mask_comment(doc.text, instruction, len(others) == 0 and _only_mask(ctx, instruction))
+        comment = _mask_comment(doc.text, instruction, not mask.others and _only_mask(ctx, instruction))
         if comment is not None:
             edits.append(comment)
         return self.finding(mask.span, message, Fix(
@@ -132,6 +154,19 @@ class MaskedInstallFailure(Codemod):
                   if item.keyword in ("COPY", "ADD") and item.flag("from") is None
                   for word in item.words[:-1] if not _is_glob(word.value)}
         return [name for name in files if name is not None and posixpath.basename(name) not in copied]
+
+
+def _several(install: Command) -> bool:
+    """Whether the install is of several packages: a requirements file, a project's
+    dependencies (`npm ci`, `poetry install`, `uv sync`) or more than one name."""
+    call = tool_call(install)
+    if call is not None:
+        if call.tool in ("uv", "poetry") and call.subcommand in ("sync", "install"):
+            return True
+        return bool(call.requirement_files()) or len(call.operands()) != 1
+    words = [word.value for word in install.words[1:]]
+    names = [value for value in words if value is None or not value.startswith("-")]
+    return len(names) != 2  # the subcommand and one package
 
 
 def _plain(name: str) -> bool:

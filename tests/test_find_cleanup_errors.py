@@ -162,3 +162,69 @@ def test_busybox_find_fails_the_same_way_and_prune_fixes_it(tmp_path: Path) -> N
         result = run_bash(command.replace("SITE", str(root)))
         assert result.returncode == status, result.stderr
         assert not [path for path in _listing(root) if path.endswith("tests")]
+
+
+# -- precision review: extension globs, `; exit 0` --------------------------------------------
+FINDS = [["find"], *([["busybox", "find"]] if shutil.which("busybox") else [])]
+
+
+def _file_tree(root: Path) -> Path:
+    """node_modules / site-packages shapes: files named *.pyc, *.node, *.map, nested deep."""
+    for relative in ("pkg/__pycache__", "pkg/sub/deeper", "node_modules/addon/build/Release",
+                     "node_modules/lib/dist"):
+        (root / relative).mkdir(parents=True, exist_ok=True)
+    for relative in ("pkg/__pycache__/a.cpython-312.pyc", "pkg/sub/deeper/b.pyc", "pkg/c.pyo",
+                     "node_modules/addon/build/Release/addon.node", "node_modules/lib/dist/x.js.map",
+                     "node_modules/lib/dist/x.js", "pkg/keep.py"):
+        (root / relative).write_text("x\n")
+    return root
+
+
+@pytest.mark.parametrize("expression", [
+    "-name '*.pyc'", "\\( -name '*.py[co]' -o -iname '*.NODE' \\)", "-xdev -name '*.map'"])
+def test_extension_globs_delete_no_directory_and_do_not_fail(tmp_path: Path, expression: str) -> None:
+    """GNU and BusyBox find: `-name '*.pyc' -exec rm -rf {} \\;` exits 0 on a tree full of
+    them, and dfmod does not report it."""
+    command = f"find SITE {expression} -exec rm -rf {{}} \\;"
+    assert fixed_text(f"FROM python:3.12\nRUN {command}\n", FindCleanupErrors).endswith(f"RUN {command}\n")
+    for number, find in enumerate(FINDS):
+        root = _file_tree(tmp_path / f"t{number}")
+        result = run_bash(" ".join(find) + command[len("find"):].replace("SITE", str(root)))
+        assert result.returncode == 0, (find, result.stderr)
+        assert "pkg/keep.py" in _listing(root)
+
+
+def test_directory_globs_still_fail_and_are_still_reported(tmp_path: Path) -> None:
+    """`*.egg-info` names directories (with subdirectories): both finds exit 1."""
+    command = "find SITE -name '*.egg-info' -exec rm -rf {} \\;"
+    assert "-prune" in fixed_text(f"FROM python:3.12\nRUN {command}\n", FindCleanupErrors)
+    for number, find in enumerate(FINDS):
+        root = tmp_path / f"t{number}"
+        (root / "pkg-1.0.egg-info" / "licenses").mkdir(parents=True)
+        result = run_bash(" ".join(find) + command[len("find"):].replace("SITE", str(root)))
+        assert result.returncode == 1, find
+
+
+def test_a_find_followed_by_exit_0_is_said_to_be_hidden_already(tmp_path: Path) -> None:
+    """`find … \\; ; exit 0`: the RUN passes although find exits 1 (`pip/` and
+    `pip-*.dist-info/` in a venv), and the message says so."""
+    from dfmod.linting.engine import check
+    from dfmod.syntax.dockerfile import Dockerfile
+
+    text = golden_input("find-cleanup-errors", "exit-zero")
+    messages = [item.message for item in check(Dockerfile(text), [FindCleanupErrors()])]
+    assert messages == [
+        "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1; the `; exit 0` "
+        "after it hides that, and every real error; add `-prune`",
+        "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1; the `|| exit 0` "
+        "after it hides that, and every real error; add `-prune`"]
+    original, fixed = run_shells(text)[1], run_shells(fixed_text(text, FindCleanupErrors))[1]
+    for number, find in enumerate(FINDS):
+        for name, script, status in (("before", original, 1), ("after", fixed, 0)):
+            venv = tmp_path / f"{name}{number}"
+            for relative in ("pip/_internal/cli", "pip-24.0.dist-info/licenses", "bin"):
+                (venv / relative).mkdir(parents=True)
+            alone = script.replace("; exit 0", "").replace("find", " ".join(find), 1)
+            assert run_bash(alone, cwd=venv).returncode == status, (find, name)
+            assert run_bash(script.replace("find", " ".join(find), 1), cwd=venv).returncode == 0
+            assert _listing(venv) == ["bin"]

@@ -167,3 +167,87 @@ def test_an_optional_requirements_file_stays_optional(tmp_path: Path, shell: str
     failed = run()
     assert failed.returncode == 1
     assert "dfmod-no-such-package" in failed.stderr  # the 2>/dev/null went with the mask
+
+
+# -- precision review: optional installs, tooling upgrades, probes ---------------------------
+ALL_SHELLS = [*(path for path in (shutil.which(name) for name in ("bash", "dash")) if path),
+              *([f"{shutil.which('busybox')} sh"] if shutil.which("busybox") else [])]
+
+
+def _sh(shell: str, script: str) -> int:
+    environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run([*shell.split(), "-c", script], env=environment, capture_output=True,
+                          text=True, timeout=60, check=False).returncode
+
+
+def _findings(run: str) -> list:
+    return check(Dockerfile(f"FROM python:3.12\nRUN {run}\n"), [MaskedInstallFailure()])
+
+
+@pytest.mark.parametrize("tolerance", [
+    'echo "optional: using SDPA fallback"', 'echo "the browser fetcher will be disabled"',
+    'echo "will use the pure-Python differ"', 'echo "skipping xformers"',
+    'echo "continuing without xformers"', '{ echo "fallback: no wheel here"; exit 0; }'])
+def test_an_install_declared_optional_is_left_alone(tolerance: str) -> None:
+    """A platform without wheels (here: no index at all): the step passes as written and
+    would fail without its tolerance, which says the author chose to go on without it."""
+    install = f"{sys.executable} -m pip install --no-index --quiet dfmod-no-such-package"
+    assert _findings(f"pip install dfmod-no-such-package || {tolerance}") == []
+    bash = shutil.which("bash") or "bash"
+    assert _run(bash, f"{install} || {tolerance}") == 0
+    assert _run(bash, install) != 0
+
+
+def test_not_available_is_the_failure_not_a_decision() -> None:
+    """The incident's own line is still reported and fixed."""
+    (finding,) = _findings('pip install --user gpt-load || echo "gpt-load not available via pip"')
+    assert finding.fix is not None
+
+
+@pytest.mark.parametrize(("install", "reported"), [
+    ("pip install --upgrade pip", False),
+    ("python -m pip install --no-cache-dir -U pip setuptools wheel", False),
+    ('pip3 install -qU "pip>=24"', False),
+    ("pip install --upgrade pip requests", True),
+    ("pip install setuptools", True),
+    ("pip install -U pip-tools", True),
+    ("pip install -U -r requirements.txt", True),
+])
+def test_an_upgrade_of_the_installer_is_not_reported(install: str, reported: bool) -> None:
+    assert bool(_findings(f"{install} || true")) == reported
+
+
+def test_a_failed_pip_upgrade_leaves_a_working_pip() -> None:
+    """Nothing goes missing: the upgrade fails (no index) and the pip already there runs."""
+    python = sys.executable
+    bash = shutil.which("bash") or "bash"
+    assert _run(bash, f"{python} -m pip install --no-index --quiet --upgrade 'pip>9999'") != 0
+    assert _run(bash, f"{python} -m pip install --no-index --quiet --upgrade 'pip>9999' || true; "
+                      f"{python} -m pip --version") == 0
+
+
+@pytest.mark.parametrize("probe", ["command -v dfmod-absent-compiler >/dev/null",
+                                   "which dfmod-absent-compiler",
+                                   "dpkg -s dfmod-absent-package >/dev/null 2>&1"])
+def test_a_probe_before_the_install_means_no_fix(probe: str) -> None:
+    """`probe && pip install x || true`: without the tolerance, the probe's "no" would fail
+    the build (bash, dash, BusyBox sh). Reported — the install's failure is hidden — but
+    without a fix."""
+    (finding,) = _findings(f"{probe} && pip install uvloop || true")
+    assert finding.fix is None
+    for shell in ALL_SHELLS:
+        assert _sh(shell, f"{probe} && pip install uvloop || true") == 0, shell
+        assert _sh(shell, f"{probe} && pip install uvloop") != 0, shell
+    source = f"FROM python:3.12\nRUN {probe} && pip install uvloop || true\n"
+    assert fix(Dockerfile(source), UNSAFE).text == source
+
+
+def test_messages_say_packages_for_requirements_files_and_name_each_failure_once() -> None:
+    (finding,) = _findings("pip install -r requirements.txt || true")
+    assert finding.message == ("`|| true` turns a failed `pip install` into success: the image is "
+                               "built without the packages and fails only at run time")
+    (finding,) = _findings("pip install flask || true")
+    assert "without the package and" in finding.message
+    (finding,) = _findings("apt-get update && apt-get install -y curl || true")
+    assert finding.message.startswith(
+        "`|| true` turns a failure of `apt-get update` and `apt-get install` into success")
