@@ -1,0 +1,226 @@
+"""Golden cases build (issue #12, item 4).
+
+`golden/<rule>/<case>/expected/` is what dfmod's fix makes of `input/`. Where the input is a
+build context that has what the Dockerfile needs, the expected output is built here too,
+with `input/` as its context: a fix whose output does not build would be a wrong fix.
+
+Most golden inputs are not buildable here, and are skipped with the reason, decided before
+any build from the Dockerfile's text:
+- a base image other than `python:*` (nothing can be pulled; every `python:*` is the
+  stand-in, see README.md) or a `# syntax=` frontend image;
+- package managers that need a mirror or a binary download (apt-get, apk, dnf, yum, npm,
+  yarn, poetry, uv, conda, curl | sh…);
+- a `COPY`/`ADD` source the input does not have, or `pip install -r` of a file not in it;
+- pip installs of packages other than the few small pure-Python ones builds may download
+  (SMALL): fastapi, torch and their like would make CI slow, and some golden inputs name
+  packages that do not exist at all (the masked-install-failure seed's `gpt-load`).
+All golden cases that pass these tests are built (no sample): there are few, and their
+layers are cached after the first run.
+
+Where the rule's fix makes a failure visible (masked-failure, masked-install-failure: the
+build must now fail when the install fails), a buildable expected output builds only if
+what it installs exists; that is what these builds check.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+from buildkit import build
+from support import Proven, concurrently
+
+from dfmod.linting.registry import all_codemods
+from dfmod.workspace.kinds import kind_of
+
+pytestmark = pytest.mark.build
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+
+SMALL = {"six", "termcolor", "pyflakes", "idna", "packaging", "click", "itsdangerous", "pip", "setuptools", "wheel"}
+"""Packages the golden builds may download (pip, setuptools and wheel are in the image)."""
+
+TOOLS = ("apt-get", "apt ", "apk ", "dnf ", "yum ", "microdnf", "zypper", "npm ", "yarn", "pnpm", "poetry",
+         "uv ", "uv\n", "conda", "mamba", "curl", "wget", "git ", "gem ")
+
+_PIP = re.compile(r"(?:^|[\s;&|(])(?:\S*/)?(?:pip3?|python3?\s+-m\s+pip)\s+(install|wheel)\s+([^;&|\n]*)")
+_WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-t",
+               "--target", "--prefix", "--root", "-f", "--find-links", "-w", "--wheel-dir", "--cache-dir",
+               "--progress-bar", "--platform", "--python-version", "--only-binary", "--no-binary"}
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(keyword, arguments) per instruction, continuation lines and heredoc bodies joined."""
+    escape = "`" if re.match(r"(?i)\s*#\s*escape\s*=\s*`", text) else "\\"
+    result: list[tuple[str, str]] = []
+    lines = text.replace("\r\n", "\n").lstrip("\ufeff").split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [line]
+        while parts[-1].rstrip().endswith(escape) and index < len(lines):
+            parts[-1] = parts[-1].rstrip()[:-1]
+            if not lines[index].lstrip().startswith("#"):
+                parts.append(lines[index])
+            index += 1
+        joined = " ".join(parts)
+        heredoc = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", joined)
+        if heredoc and joined.split(None, 1)[0].upper() in {"RUN", "COPY"}:
+            body = []
+            while index < len(lines) and lines[index].strip() != heredoc.group(1):
+                body.append(lines[index])
+                index += 1
+            index += 1
+            joined += "\n" + "\n".join(body)
+        keyword, _, rest = joined.strip().partition(" ")
+        result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def _requirement_names(path: Path, seen: set[Path]) -> tuple[set[str], str | None]:
+    names: set[str] = set()
+    if path in seen:
+        return names, None
+    seen.add(path)
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#") or line.startswith("--hash"):
+            continue
+        if line.startswith(("-r ", "-c ", "--requirement", "--constraint")):
+            included = path.parent / line.split(None, 1)[1].strip()
+            if not included.is_file():
+                return names, f"{path.name} includes {included.name}, which the input lacks"
+            more, why = _requirement_names(included, seen)
+            if why:
+                return names, why
+            names |= more
+            continue
+        if line.startswith("-"):
+            continue
+        names.add(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names, None
+
+
+def unbuildable(case: Path, dockerfile: Path) -> str | None:
+    """Why the expected Dockerfile of `case` cannot be built here, or None."""
+    context = case / "input"
+    text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    if re.match(r"(?i)\s*#\s*syntax\s*=", text.lstrip("\ufeff")):
+        return "a `# syntax=` frontend image cannot be pulled here"
+    stages: set[str] = set()
+    copied: set[str] = set()
+    for keyword, args in _instructions(text):
+        if keyword == "FROM":
+            words = [word for word in args.split() if not word.startswith("--")]
+            image = words[0]
+            if image.lower() not in stages and not image.startswith("python:") and image != "scratch":
+                return f"base image {image} cannot be pulled here (only python:* stand-ins)"
+            if len(words) >= 3 and words[1].lower() == "as":
+                stages.add(words[2].lower())
+        elif keyword in {"COPY", "ADD"}:
+            if "<<" in args:
+                continue
+            words = args.split("\n", 1)[0].split()
+            if any(word.startswith("--from") for word in words):
+                continue
+            sources = [word for word in words if not word.startswith("--")][:-1]
+            if args.lstrip().startswith("["):
+                continue
+            for source in sources:
+                if source.startswith(("http://", "https://")):
+                    return f"{keyword} of a URL ({source})"
+                pattern = re.sub(r"^(\./)+", "", source).strip("/")
+                if pattern in {"", "."}:
+                    continue
+                if "$" in pattern or not list(context.glob(pattern)):
+                    return f"{keyword} {source}: the input lacks it"
+                copied.add(source)
+        elif keyword == "RUN":
+            body = " " + args + "\n"
+            for tool in TOOLS:
+                if re.search(rf"(?:^|[\s;&|(/]){re.escape(tool)}", body):
+                    return f"runs {tool.strip()}, which needs a mirror or a download these builds do not make"
+            for match in _PIP.finditer(body):
+                try:
+                    words = shlex.split(match.group(2), comments=False)
+                except ValueError:
+                    return "a pip command line that cannot be read"
+                position = 0
+                while position < len(words):
+                    word = words[position]
+                    position += 1
+                    if word in _WITH_VALUE and position < len(words):
+                        value = words[position]
+                        position += 1
+                        if word in {"-r", "--requirement", "-c", "--constraint"}:
+                            file = context / value
+                            if "$" in value or not file.is_file():
+                                return f"pip installs -r {value}, which the input lacks"
+                            names, why = _requirement_names(file, set())
+                            if why:
+                                return why
+                            if names - SMALL:
+                                return f"{value} needs {', '.join(sorted(names - SMALL))}: not one of SMALL"
+                        continue
+                    if word.startswith("-") or word in {"&&", "||"}:
+                        continue
+                    if word.startswith(("/", ".", "$")) or word.endswith((".whl", ".tar.gz")):
+                        return f"pip installs a local path ({word})"
+                    name = re.split(r"[\[<>=!~;@]", word, maxsplit=1)[0].lower().replace("_", "-")
+                    if name not in SMALL:
+                        return f"pip installs {name}: not one of SMALL"
+    return None
+
+
+def _cases() -> list:
+    params = []
+    for case in sorted(GOLDEN.glob("*/*")):
+        codemod = all_codemods().get(case.parent.name)
+        if codemod is None or codemod.kind != "dockerfile" or not (case / "expected").is_dir():
+            continue
+        for dockerfile in sorted(path for path in (case / "expected").rglob("*") if kind_of(path.name) == "dockerfile"):
+            relative = dockerfile.relative_to(case / "expected")
+            node = f"{case.parent.name}/{case.name}" + ("" if str(relative) == "Dockerfile" else f"/{relative}")
+            why = unbuildable(case, dockerfile)
+            marks = [pytest.mark.skip(reason=why)] if why else []
+            params.append(pytest.param(case, str(relative), id=node, marks=marks))
+    return params
+
+
+CASES = _cases()
+
+
+@pytest.fixture(scope="module")
+def _proofs(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
+    with concurrently(request, tmp_path_factory, sys.modules[__name__]) as futures:
+        yield futures
+
+
+@pytest.fixture
+def proven(_proofs: dict[str, Future[None]], request: pytest.FixtureRequest) -> Proven:
+    return _proofs[request.node.nodeid].result
+
+
+def prove_golden_expected_output_builds(tmp_path: Path, case: Path, dockerfile: str) -> None:
+    # The expected Dockerfile, built with the input's files as its context.
+    result = build(case / "input", dockerfile=(case / "expected" / dockerfile).resolve())
+    assert result.ok, result
+
+
+@pytest.mark.parametrize(("case", "dockerfile"), CASES)
+def test_golden_expected_output_builds(proven: Proven, case: Path, dockerfile: str) -> None:
+    proven()
+
+
+def test_some_golden_cases_are_built() -> None:
+    built = [param for param in CASES if not param.marks]
+    assert len(built) >= 10, [param.id for param in built]
