@@ -37,6 +37,17 @@ otherwise, and pip then cannot write to it.
 - Display-only: an `ENV PIP_NO_CACHE_DIR` also applies to every later `RUN` and to the
   running container; dfmod reports it and leaves the decision to you.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_cache_mount_no_cache_dir_mount_stays_empty` (with `--no-cache-dir`, or
+`PIP_NO_CACHE_DIR=0` inline, the mount stays empty and a rebuild builds the wheel again; after
+the fix the rebuild takes it from the mount) and
+`test_cache_mount_no_cache_dir_root_mount_unused_by_non_root_user` (a mount at
+`/root/.cache/pip` is never read by a RUN as another user). Not built: "pip caches nothing with
+`--no-cache-dir`" shows as a wheel built again, since pip's HTTP cache stays empty in these
+builds; uv's `--no-cache` (uv is a binary download). `dfmod verify` probe: the cache mount
+fills — the RUN built twice more, the second reports `Using cached …`.
+
 ## Example
 ```dockerfile
 # before

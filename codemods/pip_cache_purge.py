@@ -32,6 +32,14 @@ an *earlier* `RUN` stays in that earlier layer with or without the purge.) A pur
 cannot be removed without changing what the rest of the chain means (`a && pip cache purge
 || b`) or that sits in a pipeline is reported without a fix.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_pip_cache_purge_fails_once_the_cache_is_disabled` (`PIP_NO_CACHE_DIR` set to `1`,
+`0` or `false`: the purge exits 1; the fixed file builds),
+`test_pip_cache_purge_empties_the_cache_mount` and
+`test_pip_cache_purge_no_cache_dir_leaves_the_same_image` (the fix leaves the same files in
+the image). `dfmod verify` has no probe: the build's outcome is the proof.
+
 ## Example
 ```dockerfile
 # before

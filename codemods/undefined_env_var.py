@@ -35,6 +35,14 @@ means the same in every POSIX shell. When `X` *is* set (a base image dfmod does 
 the value is exactly what it was; when it is unset or empty, the empty entry is gone.
 Only the reference and its adjacent `:` are edited.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_undefined_env_var_empty_pythonpath_entry_imports_from_the_cwd` (before the fix a
+module in the container's working directory shadows an installed one; after it, not). Not
+built: `docker build --check` (the harness's buildx 0.13 has none), and the `PATH`-like lists
+other than `PYTHONPATH` (the same expansion). `dfmod verify` probe: the variable has no
+empty entry, `printf %s "$PYTHONPATH"` in both images.
+
 ## Example
 ```dockerfile
 # before
