@@ -33,7 +33,10 @@ otherwise, and pip then cannot write to it.
 - Safe: remove `--no-cache-dir` / `--no-cache` / `-n` or the inline variable. Cached files
   go to the mount, which is not part of the image, so the image does not grow.
 - Unsafe (non-root user): point the mount at the user's cache directory and add `uid=`
-  (the user's uid must be known from `USER 1000` or a `useradd -u`).
+  (the user's uid must be known from `USER 1000` or a `useradd -u`). Only for a user a
+  `useradd`/`adduser` of the file creates: another user's home is the base image's to say
+  (Docker gives a uid without a passwd entry `HOME=/`, where pip cannot write its cache at
+  all), so such a mount is reported without a fix.
 - Display-only: an `ENV PIP_NO_CACHE_DIR` also applies to every later `RUN` and to the
   running container; dfmod reports it and leaves the decision to you.
 
@@ -166,6 +169,10 @@ class CacheMountNoCacheDir(Codemod):
 
     def _misdirected(self, ctx: Context, mount: Mount, tool: CacheTool, owner: Account,
                      directory: str) -> Finding:
+        if not owner.created:  # its home, so its cache, is the base image's to decide
+            return self.finding(mount.flag.span, f"this RUN runs {tool.label} as user "
+                                f"`{owner.name}`, not root: the cache mount at {mount.target} "
+                                "is never used")
         message = (f"this RUN runs {tool.label} as user `{owner.name}`, whose cache is "
                    f"{directory}: the cache mount at {mount.target} is never used")
         target_field = mount.get("target", "dst", "destination")
