@@ -32,7 +32,7 @@ def _fixed_value(value: str, name: str) -> str:
 
 def _bash_expand(value: str, env: dict[str, str]) -> str:
     """What a POSIX shell makes of the value (as BuildKit's lexer does)."""
-    clean = {key: val for key, val in os.environ.items() if key not in ("X", "PYTHONPATH")}
+    clean = {key: val for key, val in os.environ.items() if key not in ("CPATH", "PYTHONPATH")}
     result = subprocess.run(["bash", "-c", f"printf %s {value}"], env={**clean, **env},
                             capture_output=True, text=True, check=True)
     return result.stdout
@@ -40,16 +40,25 @@ def _bash_expand(value: str, env: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("value", ["/a:$X", "/a:${X}", "$X:/a", "${X}:/a", "/a:$X:/b", '"/a:${X}"'])
 def test_fixed_form_drops_the_empty_entry_and_keeps_set_values(value: str) -> None:
-    fixed = _fixed_value(value, "X")
+    value = value.replace("X", "CPATH")  # a list the rule reports (X stands for any of them)
+    fixed = _fixed_value(value, "CPATH")
     assert fixed != value
     unset_before, unset_after = _bash_expand(value, {}), _bash_expand(fixed, {})
     assert "" in unset_before.split(":")  # the empty entry the rule is about
     assert "" not in unset_after.split(":")
-    for env in ({"X": "/lib"}, {"X": "/lib:/lib2"}):
+    for env in ({"CPATH": "/lib"}, {"CPATH": "/lib:/lib2"}):
         assert _bash_expand(fixed, env) == _bash_expand(value, env)  # set: unchanged
     # dfmod's model of BuildKit's lexer agrees with bash (quotes removed as BuildKit does).
     assert expand(fixed.strip('"'), {}) == unset_after
-    assert expand(fixed.strip('"'), {"X": "/lib"}) == _bash_expand(value, {"X": "/lib"})
+    assert expand(fixed.strip('"'), {"CPATH": "/lib"}) == _bash_expand(value, {"CPATH": "/lib"})
+
+
+@pytest.mark.parametrize("name", ["NODE_PATH", "LD_PRELOAD", "MANPATH", "CLASSPATH", "FOO"])
+def test_lists_whose_empty_entry_is_harmless_or_unchecked_are_not_reported(name: str) -> None:
+    """Node skips an empty NODE_PATH entry (checked: `NODE_PATH=/x: node -e "require('m')"`
+    run beside m.js fails), so does glibc in LD_PRELOAD; an empty MANPATH entry is man's
+    default path."""
+    assert _fixed_value(f"/a:${name}", name) == f"/a:${name}"
 
 
 def test_empty_pythonpath_entry_puts_the_working_directory_on_sys_path(tmp_path: Path) -> None:
