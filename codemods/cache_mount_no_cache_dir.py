@@ -3,7 +3,7 @@
 ## What it finds
 A `RUN --mount=type=cache,…` whose mount serves pip's or uv's cache directory while the same
 `RUN` disables that cache: `pip install --no-cache-dir` (any spelling of pip:
-`pip3`, `python -m pip`, `/opt/venv/bin/pip`), `uv pip install --no-cache` / `-n`,
+`pip3`, `python -m pip`, `/opt/venv/bin/pip`), `uv pip install --no-cache` / `-n` / `--no-cache-dir` (uv's alias),
 `uv sync --no-cache`, or an inline `PIP_NO_CACHE_DIR=1` / `UV_NO_CACHE=1`. Also an
 `ENV PIP_NO_CACHE_DIR` / `ENV UV_NO_CACHE` that disables the cache for such a `RUN`, and a
 mount at root's cache (`/root/.cache/pip`) in a stage that runs pip as a non-root `USER`.
@@ -13,7 +13,8 @@ A mount serves the tool when its target is the tool's cache directory or a paren
 `~/.cache/pip` (`~/.cache/uv`) of the user the `RUN` runs as.
 
 Not reported: installs that download and build nothing, so the cache would stay empty
-anyway — local `.whl` files, or `--no-index` from a local wheel directory. (A local source
+anyway — local `.whl` files (or `/wheels/*`, a directory a `pip wheel` stage filled), or
+`--no-index` from a local wheel directory. (A local source
 tree or sdist is still reported: pip caches the wheel it builds from it.)
 
 ## Why it is bad
@@ -76,13 +77,14 @@ from dfmod.syntax.dockerfile import Instruction, Mount
 
 def _nothing_to_cache(call: ToolCall) -> bool:
     """An install that downloads and builds nothing, so its cache stays empty with or
-    without the flag: local `.whl` files, or `--no-index` (wheels from a local directory,
+    without the flag: local `.whl` files (or all of a directory, `/wheels/*`, as a `pip
+    wheel` stage fills it), or `--no-index` (wheels from a local directory,
     as a `pip wheel` stage makes them) with no local source tree or sdist to build — pip
     caches the wheels it builds, so those still count."""
     operands = [word.value or "" for word in call.operands()]
     local = [value for value in operands if value.startswith((".", "/", "~")) or value.endswith(
         (".tar.gz", ".tgz", ".zip", ".whl"))]
-    if any(not value.endswith(".whl") for value in local):
+    if any(not value.endswith((".whl", "/*")) for value in local):
         return False
     offline = call.has_option("--no-index", "--offline")
     return offline or (bool(operands) and len(local) == len(operands) and not call.requirement_files())
