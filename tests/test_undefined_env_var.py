@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmod.linting.engine import Settings, fix
+from dfmod.linting.engine import Settings, check, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.semantic.state import expand
 from dfmod.syntax.dockerfile import Dockerfile, env_pairs
@@ -85,3 +85,29 @@ def test_empty_pythonpath_entry_puts_the_working_directory_on_sys_path(tmp_path:
     after = run(fixed)
     assert after.returncode == 1
     assert "No module named 'shadowing_module'" in after.stderr
+
+
+def test_message_names_what_the_empty_entry_shadows(tmp_path: Path) -> None:
+    """A trailing empty entry after a venv's site-packages (docs/precision.md,
+    cookiecutter-django) cannot shadow the venv's packages, which come first: it shadows the
+    standard library, which comes after it. The message must say what holds there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "installed.py").write_text("WHERE = 'venv'\n")
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    (workdir / "installed.py").write_text("WHERE = 'cwd'\n")
+    (workdir / "json.py").write_text("WHERE = 'cwd'\n")
+    script = tmp_path / "probe.py"
+    script.write_text("import installed, json\nprint(installed.WHERE, getattr(json, 'WHERE', 'stdlib'))\n")
+    env = {key: val for key, val in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([python, script], cwd=workdir, env={**env, "PYTHONPATH": f"{site}:"},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout == "venv cwd\n"  # the venv's package wins; the stdlib's is shadowed
+
+    text = 'FROM python:3.12\nENV PYTHONPATH="/app/.venv/lib/python3.12/site-packages:$PYTHONPATH"\n'
+    [finding] = check(Dockerfile(text), SETTINGS.instances(), SETTINGS)
+    assert "standard library" in finding.message
