@@ -71,8 +71,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _INCLUDES = "the C compiler then searches the current directory for headers"
 _CONSEQUENCES = {
-    "PYTHONPATH": "Python turns an empty entry into the current working directory at start-up, "
-                  "so files in whatever directory the process starts in shadow installed packages",
+    "PYTHONPATH": "Python puts the working directory on sys.path ahead of the standard library, "
+                  "so a file there named like a module is imported instead of it",
     "LD_LIBRARY_PATH": "the dynamic loader then searches the current directory for libraries",
     "CPATH": _INCLUDES,
     "C_INCLUDE_PATH": _INCLUDES,
