@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="name the repository in each --format json-lines record (e.g. org/name)")
     check.add_argument("--show-files", action="store_true",
                        help="list the files a run would cover, with kind and build context")
+    check.add_argument("--add-ignore", action="store_true",
+                       help="write a `# dfmod: ignore[…]` comment above each instruction or "
+                            "compose key with findings (to adopt dfmod before fixing them)")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -271,7 +274,7 @@ def _colour(name: str) -> Callable[[str], str]:
 def _run(args: argparse.Namespace) -> int:
     from dfmod.linting.located import Located
     from dfmod.linting.registry import select_codemods
-    from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
+    from dfmod.output.report import JsonLines, JsonStream, Tally, ignores_report, ignores_summary, summary, text_report
     from dfmod.syntax.project import Project
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
@@ -294,6 +297,8 @@ def _run(args: argparse.Namespace) -> int:
         codemods = select_codemods(args.select, args.ignore)
         if getattr(args, "repo", None) is not None and args.format != "json-lines":
             raise InputError("--repo", "names the repository in --format json-lines records only")
+        if getattr(args, "add_ignore", False) and args.stdin_filename:
+            raise InputError("--add-ignore", "writes files on disk: not with --stdin-filename")
         shard = None if args.stdin_filename else resolve(args.shard, os.environ)
         roots = Project.of(args.paths).roots  # what shards and json-lines paths are keyed by
         if args.context is not None and not os.path.isdir(args.context):
@@ -335,7 +340,8 @@ def _run(args: argparse.Namespace) -> int:
         from dfmod.verify import run_cli  # imported only when asked for
 
         return run_cli(args, targets, overrides, codemods)
-    mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
+    mode = ("ignore" if args.add_ignore else "check") if args.command == "check" else (
+        "fix" if args.fix else "diff")
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     paths = [target.path for target in targets]
     if args.stdin_filename:
@@ -346,7 +352,7 @@ def _run(args: argparse.Namespace) -> int:
     failed = outside = False
     tally = Tally()
     located: list[Located] = []  # kept only for the formats that need every finding at once
-    fixed = files = 0
+    fixed = files = comments = commented = 0
     changed = False
     stream: JsonStream | JsonLines | None = None
     if mode == "check" and args.format == "json":
@@ -382,6 +388,10 @@ def _run(args: argparse.Namespace) -> int:
             located.extend(result.findings)
         elif mode == "check":
             _write(sys.stdout, text_report(result.findings), _colour("colour_findings"))
+        elif mode == "ignore":
+            comments, commented = comments + result.comments, commented + bool(result.comments)
+            _write(sys.stdout, ignores_report(result.path, result.comments)
+                   + text_report(result.findings), _colour("colour_findings"))
         elif mode == "fix":
             _write(sys.stderr, text_report(result.findings), _colour("colour_findings"))
         if mode == "diff" and result.changed:
@@ -405,9 +415,12 @@ def _run(args: argparse.Namespace) -> int:
         from dfmod.output import formats
 
         sys.stdout.write(formats.render(args.format, located, codemods))
-    elif mode == "check" and tally.total:
-        _write(sys.stdout, summary(tally, files) + "\n", _colour("colour_findings"))
-    elif mode == "check" and not failed and not outside:
+    elif mode in ("check", "ignore") and tally.total:
+        _write(sys.stdout, (ignores_summary(comments, commented) + "\n" if comments else "")
+               + summary(tally, files) + "\n", _colour("colour_findings"))
+    elif mode == "ignore" and comments:
+        sys.stdout.write(ignores_summary(comments, commented) + "\n")
+    elif mode in ("check", "ignore") and not failed and not outside:
         sys.stdout.write(f"No findings in {files} file{'s' if files != 1 else ''}.\n")
     elif mode == "fix" and (tally.total or fixed):
         _write(sys.stderr, summary(tally, files, fixed) + "\n", _colour("colour_findings"))

@@ -286,6 +286,43 @@ class ComposeFile(TextDocument):
         """Always 0: a file that no longer parses raises `ComposeSyntaxError` instead."""
         return 0
 
+    def anchor(self, offset: int) -> int | None:
+        """Where the key or list item a finding at `offset` is about starts (suppressions
+        sit above it), or None outside every node (a comment).
+
+        A value is anchored at its key, and anything inside a flow collection (`{…}`,
+        `[…]`) at the key or item holding the outermost one: a comment line can only go
+        where a line of block context begins. Inside a flow collection it could land in the
+        middle of a multi-line quoted value of a neighbour; inside a block scalar it would
+        be content.
+        """
+        node = self.node_at(offset)
+        if node is None:
+            return None
+        ancestor: Node | None = node
+        while ancestor is not None:
+            if ancestor.flow:
+                node = ancestor
+            ancestor = ancestor.parent
+        holder = node.parent
+        if holder is not None and holder.kind == "map":
+            index = next(index for index, child in enumerate(holder.children) if child is node)
+            if index % 2:
+                node = holder.children[index - 1]
+        return node.start
+
+    def node_at(self, offset: int) -> Node | None:
+        """The innermost node whose span holds `offset` (None: in no node)."""
+        found = None
+        candidates = [root for root in self.documents if root is not None]
+        while candidates:
+            node = next((node for node in candidates
+                         if node.start <= offset < node.end or node.start == offset), None)
+            if node is None:
+                break
+            found, candidates = node, node.children
+        return found
+
     def builds(self) -> list[Build]:
         """What each service builds (`build.context` + `build.dockerfile`), files present or not.
 

@@ -211,12 +211,17 @@ class Dockerfile(TextDocument):
     def _instruction_starts(self) -> list[int]:
         return [instruction.span.start for instruction in self.instructions]
 
-    def anchor_line(self, offset: int) -> int:
-        """The first line of the instruction holding `offset` (suppressions sit above it)."""
+    def instruction_at(self, offset: int) -> Instruction | None:
+        """The instruction holding `offset`, heredocs included (None: between instructions)."""
         index = bisect_right(self._instruction_starts, offset) - 1
         if index >= 0 and offset <= self.instructions[index].span.end:
-            return self.instructions[index].start_line
-        return self.position(offset)[0]
+            return self.instructions[index]
+        return None
+
+    def anchor(self, offset: int) -> int | None:
+        """Where the instruction holding `offset` starts (suppressions sit above it)."""
+        instruction = self.instruction_at(offset)
+        return None if instruction is None else instruction.span.start
 
     def problems(self) -> int:
         """How many RUN shells fail to parse (a fix must never add one)."""
