@@ -14,9 +14,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dfmod import __version__
+
+if TYPE_CHECKING:
+    from dfmod.linting.located import Located
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_TIMEOUT = 30.0  # seconds; a file takes milliseconds, 20,000 instructions under one
@@ -80,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--add-ignore", action="store_true",
                        help="write a `# dfmod: ignore[…]` comment above each instruction or "
                             "compose key with findings (to adopt dfmod before fixing them)")
+    check.add_argument("--baseline", metavar="FILE",
+                       help="report only findings not recorded in FILE (see --write-baseline)")
+    check.add_argument("--write-baseline", metavar="FILE",
+                       help="record the current findings in FILE and report none")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -271,8 +278,22 @@ def _colour(name: str) -> Callable[[str], str]:
     return apply
 
 
+def _write_baseline(path: str, recorded: list[Located], roots: tuple[str, ...] | None,
+                    files: int, failed: bool) -> int:
+    from dfmod.syntax.source import InputError
+    from dfmod.workspace import baseline
+
+    try:
+        baseline.write(path, recorded, roots)
+    except InputError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    sys.stdout.write(f"Wrote {len(recorded)} finding{'s' if len(recorded) != 1 else ''} "
+                     f"in {files} file{'s' if files != 1 else ''} to {path}.\n")
+    return EXIT_ERROR if failed else EXIT_CLEAN
+
+
 def _run(args: argparse.Namespace) -> int:
-    from dfmod.linting.located import Located
     from dfmod.linting.registry import select_codemods
     from dfmod.output.report import JsonLines, JsonStream, Tally, ignores_report, ignores_summary, summary, text_report
     from dfmod.syntax.project import Project
@@ -299,6 +320,8 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError("--repo", "names the repository in --format json-lines records only")
         if getattr(args, "add_ignore", False) and args.stdin_filename:
             raise InputError("--add-ignore", "writes files on disk: not with --stdin-filename")
+        if getattr(args, "add_ignore", False) and (args.baseline or args.write_baseline):
+            raise InputError("--add-ignore", "comments and a baseline are alternatives: pick one")
         shard = None if args.stdin_filename else resolve(args.shard, os.environ)
         roots = Project.of(args.paths).roots  # what shards and json-lines paths are keyed by
         if args.context is not None and not os.path.isdir(args.context):
@@ -313,6 +336,11 @@ def _run(args: argparse.Namespace) -> int:
                              excluded=lambda path: config_for(path, overrides).excludes(path))
         targets = [target for target in plan(found, args.context, configured)
                    if shard is None or shard.holds(target.path, roots)]
+        baseline = None
+        if getattr(args, "baseline", None):
+            from dfmod.workspace.baseline import Baseline
+
+            baseline = Baseline.load(args.baseline, roots)
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
@@ -366,6 +394,7 @@ def _run(args: argparse.Namespace) -> int:
         except OSError as error:
             _error(f"{args.patch}: cannot write patch: {error.strerror}")
             return EXIT_ERROR
+    recorded: list[Located] | None = [] if getattr(args, "write_baseline", None) else None
     progress = sys.stderr.isatty() and len(paths) > 200
     for result in results:
         files += 1
@@ -379,6 +408,11 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"dfmod: warning: {result.outside}\n")
             outside = True
             continue
+        if recorded is not None:
+            recorded.extend(result.findings)
+            continue
+        if baseline is not None:
+            result.findings = baseline.new(result.findings)
         tally.add(result.findings)
         fixed += result.applied if result.changed else 0
         changed = changed or result.changed
@@ -407,6 +441,8 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.after if result.after is not None else result.before or "")
     if progress:
         sys.stderr.write("\r\x1b[K")
+    if recorded is not None:
+        return _write_baseline(args.write_baseline, recorded, roots, files, failed)
     if patch_file is not None:
         patch_file.close()
     if stream is not None:

@@ -223,6 +223,17 @@ class Dockerfile(TextDocument):
         instruction = self.instruction_at(offset)
         return None if instruction is None else instruction.span.start
 
+    def anchor_text(self, offset: int) -> str | None:
+        """The instruction holding `offset` as BuildKit reads it (continuations joined,
+        comment lines in them dropped, heredoc bodies included), each run of whitespace one
+        space: what a baseline matches, so a moved or re-indented instruction is the same one."""
+        instruction = self.instruction_at(offset)
+        if instruction is None:
+            return None
+        parts = [instruction.logical.text] + [self.text[heredoc.body.start:heredoc.body.end]
+                                              for heredoc in instruction.heredocs]
+        return " ".join(" ".join(parts).split())
+
     def problems(self) -> int:
         """How many RUN shells fail to parse (a fix must never add one)."""
         return sum(script.has_error for instruction in self.instructions
