@@ -11,9 +11,9 @@ suppressions do not pile up — but only when every rule it names was run.
 lives here, next to the matching, because what it writes must be exactly what `apply`
 then matches — the same anchor, the same comment block, the same line model.
 
-Lines are counted at `\n` for matching and writing alike (a compose file's `\r` or NEL
+Lines are counted at LF for matching and writing alike (a compose file's lone CR or NEL
 inside a value does not shift them), and a UTF-8 BOM is not part of the first line: BuildKit
-and YAML parsers drop it, so `\ufeff# dfmod: ignore` on line 1 is a comment line.
+and YAML parsers drop it, so a BOM followed by `# dfmod: ignore` on line 1 is a comment line.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def skips_file(text: str) -> bool:
 
 
 def _lines(text: str) -> list[str]:
-    """The lines of `text` at `\n`, the first without its BOM (see the module docstring)."""
+    """The lines of `text` at LF, the first without its BOM (see the module docstring)."""
     lines = text.split("\n")
     lines[0] = lines[0].removeprefix(_BOM)
     return lines
@@ -94,7 +94,7 @@ def anchor(doc: Document, offset: int) -> int | None:
 
 
 def _anchor_line(doc: Document, starts: list[int], offset: int) -> int:
-    """The line a suppression for a finding at `offset` must sit above (counted at `\n`)."""
+    """The line a suppression for a finding at `offset` must sit above (counted at LF)."""
     where = anchor(doc, offset)
     return bisect_right(starts, offset if where is None else where)
 
