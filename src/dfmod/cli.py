@@ -309,7 +309,7 @@ def _output_format(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from dfmod.linting.located import Located
     from dfmod.linting.registry import select_codemods
-    from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
+    from dfmod.output.report import JsonLines, JsonStream, Tally, statistics_report, summary, text_report
     from dfmod.syntax.project import Project
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
@@ -433,8 +433,8 @@ def _run(args: argparse.Namespace) -> int:
         elif mode == "check" and fmt == "junit":
             junit.add(result.path, result.findings)
         elif mode in ("check", "fix") and fmt == "full":
-            text = result.before if mode == "check" else result.after  # what the findings are in
-            (sys.stdout if mode == "check" else sys.stderr).write(full.render(result.findings, text))
+            checked = result.before if mode == "check" else result.after  # what the findings are in
+            (sys.stdout if mode == "check" else sys.stderr).write(full.render(result.findings, checked))
         elif mode == "check" and fmt == "concise":
             _write(sys.stdout, text_report(result.findings), _colour("colour_findings"))
         elif mode == "fix":
@@ -466,14 +466,8 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(formats.render(fmt, located, codemods))
     elif mode == "check" and fmt == "junit":
         sys.stdout.write(junit.close())
-    elif mode == "check" and fmt == "statistics" and args.format == "json":
-        import json
-
-        sys.stdout.write(json.dumps(tally.statistics(), indent=2) + "\n")
-    elif mode == "check" and fmt == "statistics" and tally.total:
-        from dfmod.output.report import statistics_report
-
-        sys.stdout.write(statistics_report(tally))
+    elif mode == "check" and fmt == "statistics":
+        sys.stdout.write(statistics_report(tally, as_json=args.format == "json"))
     machine = fmt not in ("concise", "full", "statistics") or args.format == "json"
     if args.quiet or mode == "diff" or (mode == "check" and machine):
         pass  # no summary line: a machine format is the whole of stdout

@@ -77,7 +77,9 @@ def _section(documentation: str, title: str) -> str:
 
 def _rule(codemod: type[Codemod] | None, rule: str) -> dict[str, Any]:
     """A SARIF reportingDescriptor. Rules dfmod reports without a codemod (e.g. an unused
-    suppression) get a minimal one: SARIF wants every result's rule described."""
+    suppression) get a minimal one: SARIF wants every result's rule described. No
+    `helpUri`: SARIF wants an absolute URI, and the rule's documentation has no published
+    address (`dfmod.output.rulesdoc.RULES_PAGE`); `help` carries the documentation itself."""
     if codemod is None:
         return {"id": rule, "shortDescription": {"text": rule},
                 "defaultConfiguration": {"level": "warning"}}

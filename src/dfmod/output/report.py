@@ -53,15 +53,18 @@ class Tally:
                 for rule, (count, safe, unsafe) in ordered]
 
 
-def statistics_report(tally: Tally) -> str:
+def statistics_report(tally: Tally, as_json: bool = False) -> str:
     """`--statistics`, like ruff's: a line per rule with its count and how many of those
-    `--fix` (and `--unsafe-fixes`) would fix.
+    `--fix` (and `--unsafe-fixes`) would fix; with `--output-format json` the same as a
+    JSON array of `Tally.statistics` records.
 
         3  cache-mount-no-cache-dir  3 fixable
         2  masked-failure            2 fixable with --unsafe-fixes
         1  compose-missing-healthcheck
     """
     rows = tally.statistics()
+    if as_json:
+        return json.dumps(rows, indent=2) + "\n"
     if not rows:
         return ""
     count_width = max(len(str(row["count"])) for row in rows)
