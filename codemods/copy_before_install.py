@@ -81,11 +81,6 @@ from dfmod.syntax.dockerfile import Flag, Instruction
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.
 _NEUTRAL = frozenset({"ENV", "ARG", "LABEL", "EXPOSE", "USER", "STOPSIGNAL", "HEALTHCHECK",
@@ -482,6 +477,10 @@ class _Plan:
         for name in self.context_files:
             file = self.ctx.build.file(name)
             if file is not None and posixpath.basename(name) == "pyproject.toml":
+                if sys.version_info >= (3, 11):  # imported only when a pyproject.toml is read
+                    import tomllib
+                else:  # pragma: no cover
+                    import tomli as tomllib
                 try:
                     with open(file, "rb") as handle:
                         return tomllib.load(handle)

@@ -270,7 +270,7 @@ def _colour(name: str) -> Callable[[str], str]:
 
 def _run(args: argparse.Namespace) -> int:
     from dfmod.linting.located import Located
-    from dfmod.linting.registry import select_codemods
+    from dfmod.linting.registry import check_rules, select_codemods
     from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
     from dfmod.syntax.project import Project
     from dfmod.syntax.source import InputError
@@ -291,7 +291,7 @@ def _run(args: argparse.Namespace) -> int:
         return None if directory is None else (directory, f"`context` in {display_path(config.path or '')}")
 
     try:
-        codemods = select_codemods(args.select, args.ignore)
+        check_rules(args.select, args.ignore)  # the codemods load as files need them
         if getattr(args, "repo", None) is not None and args.format != "json-lines":
             raise InputError("--repo", "names the repository in --format json-lines records only")
         shard = None if args.stdin_filename else resolve(args.shard, os.environ)
@@ -334,7 +334,7 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         from dfmod.verify import run_cli  # imported only when asked for
 
-        return run_cli(args, targets, overrides, codemods)
+        return run_cli(args, targets, overrides, select_codemods(args.select, args.ignore))
     mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     paths = [target.path for target in targets]
@@ -404,7 +404,7 @@ def _run(args: argparse.Namespace) -> int:
     elif mode == "check" and args.format in ("sarif", "github"):
         from dfmod.output import formats
 
-        sys.stdout.write(formats.render(args.format, located, codemods))
+        sys.stdout.write(formats.render(args.format, located, select_codemods(args.select, args.ignore)))
     elif mode == "check" and tally.total:
         _write(sys.stdout, summary(tally, files) + "\n", _colour("colour_findings"))
     elif mode == "check" and not failed and not outside:

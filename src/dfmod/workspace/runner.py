@@ -100,13 +100,14 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     """The file's result and the writes its fixes need (made by the caller)."""
     path = source.path
     result = FileResult(path, before=source.text)
+    kind = target.kind or classify(path, source.text)
     try:
         settings = (overrides if isinstance(overrides, Settings)
-                    else settings_for(path, overrides))
+                    else settings_for(path, overrides, kind))
     except (ConfigError, KeyError) as error:
         raise InputError(path, f"configuration: {error}") from None
     try:
-        doc = parse(source.text, path, target.kind or classify(path, source.text))
+        doc = parse(source.text, path, kind)
     except DocumentError as error:
         raise InputError(path, f"cannot parse: {error}") from None
     settings = replace(settings, surroundings=surroundings(target, doc))
