@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from dfmod.linting.companions import companion_sources
 from dfmod.linting.engine import Settings, check, fix
 from dfmod.linting.located import Located
+from dfmod.linting.registry import preload
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
 from dfmod.syntax.project import activate, current
@@ -150,6 +151,7 @@ def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
     process's project and are replaced when one overruns `budget` by more than a grace.
     """
     batch = list(targets)
+    preload({target.kind for target in batch if target.kind is not None})
     results: Iterator[FileResult]
     if jobs > 1 and len(batch) > 1:
         from dfmod.workspace.pool import ordered_map  # multiprocessing: only when it pays
