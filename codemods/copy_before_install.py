@@ -83,14 +83,9 @@ from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
-from dfmod.syntax.dockerfile import Flag, Instruction
+from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scripts
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.
@@ -311,17 +306,20 @@ def _dependency_only(call: ToolCall) -> frozenset[str] | None:
 
 def _dependency_layer(ctx: Context, copy: Instruction) -> _Layer | None:
     """The last dependency-only install that runs before `copy` (in its stage or the stages
-    it is built FROM): its files came from somewhere else than this copy."""
-    layer: _Layer | None = None
-    for item in ctx.doc.instructions_before(copy):
-        if item.keyword != "RUN":
-            continue
-        for script in ctx.scripts(item):
-            for command in script.commands:
-                call = tool_call(command)
-                found = _dependency_only(call) if call is not None else None
-                if found is not None:
-                    layer = _Layer(item, found | (layer.requirements if layer else frozenset()))
+    it is built FROM): its files came from somewhere else than this copy. (A fold: one pass
+    over the file, however many copies ask.)"""
+    return ctx.doc.fold(_layer_step, None)[copy.index]
+
+
+def _layer_step(doc: Dockerfile, layer: _Layer | None, item: Instruction) -> _Layer | None:
+    if item.keyword != "RUN":
+        return layer
+    for script in readable_scripts(doc, item):
+        for command in script.commands:
+            call = tool_call(command)
+            found = _dependency_only(call) if call is not None else None
+            if found is not None:
+                layer = _Layer(item, found | (layer.requirements if layer else frozenset()))
     return layer
 
 
@@ -490,6 +488,10 @@ class _Plan:
         for name in self.context_files:
             file = self.ctx.build.file(name)
             if file is not None and posixpath.basename(name) == "pyproject.toml":
+                if sys.version_info >= (3, 11):  # imported only when a pyproject.toml is read
+                    import tomllib
+                else:  # pragma: no cover
+                    import tomli as tomllib
                 try:
                     with open(file, "rb") as handle:
                         return tomllib.load(handle)

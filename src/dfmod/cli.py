@@ -332,7 +332,7 @@ def _output_format(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dfmod.linting.registry import select_codemods
+    from dfmod.linting.registry import check_rules, select_codemods
     from dfmod.output.report import (
         JsonLines,
         JsonStream,
@@ -363,7 +363,7 @@ def _run(args: argparse.Namespace) -> int:
         return None if directory is None else (directory, f"`context` in {display_path(config.path or '')}")
 
     try:
-        codemods = select_codemods(args.select, args.ignore)
+        check_rules(args.select, args.ignore)  # the codemods load as files need them
         if getattr(args, "repo", None) is not None and args.format != "json-lines":
             raise InputError("--repo", "names the repository in --format json-lines records only")
         if getattr(args, "add_ignore", False) and args.stdin_filename:
@@ -415,7 +415,7 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         from dfmod.verify import run_cli  # imported only when asked for
 
-        return run_cli(args, targets, overrides, codemods)
+        return run_cli(args, targets, overrides, select_codemods(args.select, args.ignore))
     mode = ("ignore" if args.add_ignore else "check") if args.command == "check" else (
         "fix" if args.fix else "diff")
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
@@ -431,6 +431,9 @@ def _run(args: argparse.Namespace) -> int:
     fixed = files = comments = commented = 0
     changed = False
     fmt = "statistics" if getattr(args, "statistics", False) else args.format
+    # The formats that describe the rules load them all; the others only the rules files need.
+    codemods = select_codemods(args.select, args.ignore) if fmt in (
+        "junit", "full", "gitlab", "sarif", "github") else []
     stream: JsonStream | JsonLines | None = None
     if mode == "check" and fmt == "json":
         stream = JsonStream(sys.stdout.write)

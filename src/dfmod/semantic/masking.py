@@ -276,8 +276,8 @@ def masks(chain: Chain, decide: Callable[[Mask], Outcome] | None = None) -> Iter
     never in `Mask.masked`. A condition chain (`if a || true; then`) swallows nothing a
     build would notice: its status only picks a branch.
     """
-    if chain.condition:
-        return
+    if chain.condition or all(operator.text != "||" for operator in chain.operators):
+        return  # no tolerance without `||` (the common chain: no need to judge its elements)
     for first, last in chain.and_or_lists():
         pending: list[Element] = []  # elements whose failure would reach the next `||`
         asked: list[Element] = []  # conditions whose "no" would reach it

@@ -30,7 +30,7 @@ from functools import cache
 from typing import Any
 
 from dfmod.linting.engine import Settings
-from dfmod.linting.registry import all_codemods, is_known_rule, select_codemods
+from dfmod.linting.registry import TABLE, is_known_rule, load, select_codemods
 
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
         "options", "context"}
@@ -98,9 +98,9 @@ def parse_config(table: dict[str, Any], path: str) -> Config:
         raise ConfigError(f"{path}: unknown key `{unknown[0]}` (known: {', '.join(sorted(KEYS))})")
     options: dict[str, dict[str, Any]] = {}
     for rule, values in table.get("options", {}).items():
-        codemod = all_codemods().get(rule)
-        if codemod is None:
+        if rule not in TABLE:
             raise ConfigError(f"{path}: `options.{rule}`: unknown codemod")
+        codemod = load(rule)
         bad = sorted(set(values) - set(codemod.default_options))
         if bad:
             raise ConfigError(f"{path}: `options.{rule}.{bad[0]}`: unknown option "
@@ -187,8 +187,9 @@ def config_for(path: str, overrides: Overrides) -> Config:
     return config_for_directory(os.path.dirname(os.path.abspath(path)))
 
 
-def settings_for(path: str, overrides: Overrides) -> Settings:
-    """The codemods, fix applicability and options that apply to `path`."""
+def settings_for(path: str, overrides: Overrides, kind: str | None = None) -> Settings:
+    """The codemods, fix applicability and options that apply to `path` (a document of
+    `kind`, when given: only its codemods are selected, and imported)."""
     config = config_for(path, overrides)
     ignore = list(overrides.ignore)
     if overrides.select is not None:
@@ -197,7 +198,7 @@ def settings_for(path: str, overrides: Overrides) -> Settings:
         ignore += list(config.ignore) + sorted(config.ignored_for(path))
         select = None if config.select is None else [*config.select, *config.extend_select]
     unused = "unused-suppression"
-    return Settings(select_codemods(select, ignore),
+    return Settings(select_codemods(select, ignore, kind),
                     unsafe_fixes=overrides.unsafe_fixes or config.unsafe_fixes,
                     options=config.options,
                     report_unused_suppressions=unused not in ignore and (

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from dfmod.linting.companions import companion_sources
 from dfmod.linting.engine import Settings, add_ignores, check, fix
 from dfmod.linting.located import Located
+from dfmod.linting.registry import preload
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
 from dfmod.syntax.project import activate, current
@@ -102,13 +103,14 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     """The file's result and the writes its fixes need (made by the caller)."""
     path = source.path
     result = FileResult(path, before=source.text)
+    kind = target.kind or classify(path, source.text)
     try:
         settings = (overrides if isinstance(overrides, Settings)
-                    else settings_for(path, overrides))
+                    else settings_for(path, overrides, kind))
     except (ConfigError, KeyError) as error:
         raise InputError(path, f"configuration: {error}") from None
     try:
-        doc = parse(source.text, path, target.kind or classify(path, source.text))
+        doc = parse(source.text, path, kind)
     except DocumentError as error:
         raise InputError(path, f"cannot parse: {error}") from None
     settings = replace(settings, surroundings=surroundings(target, doc))
@@ -157,6 +159,7 @@ def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
     process's project and are replaced when one overruns `budget` by more than a grace.
     """
     batch = list(targets)
+    preload({target.kind for target in batch if target.kind is not None})
     results: Iterator[FileResult]
     if jobs > 1 and len(batch) > 1:
         from dfmod.workspace.pool import ordered_map  # multiprocessing: only when it pays

@@ -52,8 +52,6 @@ def plan(found: Discovery, context: str | None = None,
     `context` is `--context`; `configured(path)` gives the configuration's context for a
     Dockerfile as (directory, where it is configured), or None.
     """
-    from dfmod.semantic.composemerge import extended_paths, included_paths, load_compose
-
     targets: dict[str, Target] = {}  # by real path, in order
     queue: list[Target] = []
 
@@ -68,10 +66,14 @@ def plan(found: Discovery, context: str | None = None,
     stated: dict[str, tuple[str, str]] = {}  # Dockerfile → (context, the service stating it)
     stages: dict[str, str] = {}  # Dockerfile → the stage a compose service ships
     for target in queue:  # grows while compose files bring files in
-        doc = load_compose(target.path) if target.kind == COMPOSE and _names_files(
-            target.path) else None
+        if target.kind != COMPOSE or not _names_files(target.path):
+            continue
+        # The compose model (ruamel.yaml): imported only when a compose file names files.
+        from dfmod.semantic.composemerge import extended_paths, included_paths, load_compose
+
+        doc = load_compose(target.path)
         if doc is None:
-            continue  # names no file, or the run reports why it cannot be read
+            continue  # the run reports why it cannot be read
         shown = display_path(target.path)
         for build in doc.builds():
             if os.path.isfile(build.dockerfile):

@@ -1,0 +1,51 @@
+"""The registry's static table says what the codemod classes say: it cannot drift from them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+from dfmod.linting.codemod import Codemod
+from dfmod.linting.registry import PACKAGE, TABLE, all_codemods, select_codemods
+
+
+def _defined() -> dict[str, tuple[str, str, str]]:
+    """Every codemod class the package's modules define, found by walking them."""
+    package = importlib.import_module(PACKAGE)
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{PACKAGE}.{info.name}")
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, Codemod) and value is not Codemod
+                    and value.__module__ == module.__name__):
+                found[value.id] = (info.name, value.__name__, value.kind)
+    return found
+
+
+def test_table_matches_the_classes() -> None:
+    assert _defined() == TABLE
+    assert list(TABLE) == sorted(TABLE)
+    assert {rule: codemod.id for rule, codemod in all_codemods().items()} == {rule: rule for rule in TABLE}
+
+
+def test_selection_by_kind_keeps_the_order_and_the_choice() -> None:
+    every = select_codemods(None, None)
+    assert [codemod.id for codemod in every] == list(TABLE)
+    dockerfile = select_codemods(None, ["masked-failure"], "dockerfile")
+    assert [codemod.id for codemod in dockerfile] == [
+        codemod.id for codemod in every if codemod.kind == "dockerfile" and codemod.id != "masked-failure"]
+    assert select_codemods(["compose-obsolete-version", "pip-cache-purge"], None, "compose") == [
+        all_codemods()["compose-obsolete-version"]]
+
+
+def test_a_dockerfile_check_imports_no_compose_rule(tmp_path) -> None:
+    """Start-up: checking a Dockerfile loads neither the compose codemods nor their model."""
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n")
+    program = ("import sys\nfrom dfmod.cli import main\nmain(['check', sys.argv[1]])\n"
+               "print(sorted(name for name in sys.modules if 'compose' in name or name == 'tomllib'))")
+    out = subprocess.run([sys.executable, "-c", program, str(dockerfile)], capture_output=True,
+                         text=True, check=True, cwd=tmp_path).stdout
+    assert out.splitlines()[-1] == "[]"
