@@ -3,7 +3,7 @@
 ## What it finds
 A `RUN --mount=type=cache,…` whose mount serves pip's or uv's cache directory while the same
 `RUN` disables that cache: `pip install --no-cache-dir` (any spelling of pip:
-`pip3`, `python -m pip`, `/opt/venv/bin/pip`), `uv pip install --no-cache` / `-n`,
+`pip3`, `python -m pip`, `/opt/venv/bin/pip`), `uv pip install --no-cache` / `-n` / `--no-cache-dir` (uv's alias),
 `uv sync --no-cache`, or an inline `PIP_NO_CACHE_DIR=1` / `UV_NO_CACHE=1`. Also an
 `ENV PIP_NO_CACHE_DIR` / `ENV UV_NO_CACHE` that disables the cache for such a `RUN`, and a
 mount at root's cache (`/root/.cache/pip`) in a stage that runs pip as a non-root `USER`.
@@ -13,7 +13,8 @@ A mount serves the tool when its target is the tool's cache directory or a paren
 `~/.cache/pip` (`~/.cache/uv`) of the user the `RUN` runs as.
 
 Not reported: installs that download and build nothing, so the cache would stay empty
-anyway — local `.whl` files, or `--no-index` from a local wheel directory. (A local source
+anyway — local `.whl` files (or `/wheels/*`, a directory a `pip wheel` stage filled), or
+`--no-index` from a local wheel directory. (A local source
 tree or sdist is still reported: pip caches the wheel it builds from it.)
 
 ## Why it is bad
@@ -33,9 +34,23 @@ otherwise, and pip then cannot write to it.
 - Safe: remove `--no-cache-dir` / `--no-cache` / `-n` or the inline variable. Cached files
   go to the mount, which is not part of the image, so the image does not grow.
 - Unsafe (non-root user): point the mount at the user's cache directory and add `uid=`
-  (the user's uid must be known from `USER 1000` or a `useradd -u`).
+  (the user's uid must be known from `USER 1000` or a `useradd -u`). Only for a user a
+  `useradd`/`adduser` of the file creates: another user's home is the base image's to say
+  (Docker gives a uid without a passwd entry `HOME=/`, where pip cannot write its cache at
+  all), so such a mount is reported without a fix.
 - Display-only: an `ENV PIP_NO_CACHE_DIR` also applies to every later `RUN` and to the
   running container; dfmod reports it and leaves the decision to you.
+
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_cache_mount_no_cache_dir_mount_stays_empty` (with `--no-cache-dir`, or
+`PIP_NO_CACHE_DIR=0` inline, the mount stays empty and a rebuild builds the wheel again; after
+the fix the rebuild takes it from the mount) and
+`test_cache_mount_no_cache_dir_root_mount_unused_by_non_root_user` (a mount at
+`/root/.cache/pip` is never read by a RUN as another user). Not built: "pip caches nothing with
+`--no-cache-dir`" shows as a wheel built again, since pip's HTTP cache stays empty in these
+builds; uv's `--no-cache` (uv is a binary download). `dfmod verify` probe: the cache mount
+fills — the RUN built twice more, the second reports `Using cached …`.
 
 ## Example
 ```dockerfile
@@ -62,13 +77,14 @@ from dfmod.syntax.dockerfile import Instruction, Mount
 
 def _nothing_to_cache(call: ToolCall) -> bool:
     """An install that downloads and builds nothing, so its cache stays empty with or
-    without the flag: local `.whl` files, or `--no-index` (wheels from a local directory,
+    without the flag: local `.whl` files (or all of a directory, `/wheels/*`, as a `pip
+    wheel` stage fills it), or `--no-index` (wheels from a local directory,
     as a `pip wheel` stage makes them) with no local source tree or sdist to build — pip
     caches the wheels it builds, so those still count."""
     operands = [word.value or "" for word in call.operands()]
     local = [value for value in operands if value.startswith((".", "/", "~")) or value.endswith(
         (".tar.gz", ".tgz", ".zip", ".whl"))]
-    if any(not value.endswith(".whl") for value in local):
+    if any(not value.endswith((".whl", "/*")) for value in local):
         return False
     offline = call.has_option("--no-index", "--offline")
     return offline or (bool(operands) and len(local) == len(operands) and not call.requirement_files())
@@ -154,6 +170,9 @@ class CacheMountNoCacheDir(Codemod):
 
     def _misdirected(self, ctx: Context, mount: Mount, tool: CacheTool, owner: Account,
                      directory: str) -> Finding:
+        if not owner.created:  # its home, so its cache, is the base image's to decide
+            return self.finding(mount.flag.span, f"{tool.label} runs as `{owner.name}`, not root: "
+                                f"the cache mount at {mount.target} is never used")
         message = (f"{tool.label} runs as `{owner.name}`, whose cache is {directory}: the "
                    f"cache mount at {mount.target} is never used")
         target_field = mount.get("target", "dst", "destination")

@@ -48,6 +48,12 @@ that the moved copy would write over the one uv or poetry makes, when instructio
 the `COPY` and the `RUN` could depend on the copied files or change where they land, or
 when paths cannot be resolved — then the finding is reported without a fix.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_copy_before_install_code_edit_reinstalls` (before the fix an edit to an application
+file reruns the install; after it the install layer comes from the cache). `dfmod verify`
+has no probe for it: its effect is the layer cache of the next build, not the image.
+
 ## Example
 ```dockerfile
 # before

@@ -55,6 +55,16 @@ failure of every command before it — `a` can fail and the build goes on
 A find already followed by an unscoped `|| true` only gets `-prune`; the unscoped `|| true`
 is `masked-failure`'s business.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_find_cleanup_errors_semicolon_fails_the_build` (`-exec rm -rf {} \\;` exits 1 with
+"No such file or directory"; the fix builds),
+`test_find_cleanup_errors_execdir_fails_on_directories_with_subdirectories` and
+`test_find_cleanup_errors_batched_nested_matches_fail_past_one_batch` (the rare `+` failure,
+with a made-up tree: how many packages it takes depends on their paths). Not built: BusyBox
+find (no Alpine base can be pulled here; checked with BusyBox 1.35 on the host). `dfmod
+verify` has no probe: the build's own outcome is the proof.
+
 ## Example
 ```dockerfile
 # before

@@ -46,6 +46,15 @@ removed. Of an `rm` with other operands only the metadata operands are removed. 
 offered when find also selects other files (`-name a -o -name '*.dist-info'`), when the
 command sits after `||`, or when a comment line would have to go.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_keep_dist_info_metadata_lookups_fail_console_scripts_work` (after the cleanup
+`importlib.metadata` lookups fail while console scripts still start; the fix keeps them) and
+`test_keep_dist_info_find_delete_fails_not_empty` (`find -delete` on a `*.dist-info`
+directory fails the build). Not built: "the metadata is small" is about the sizes of real
+apps, not a build outcome. `dfmod verify` probe: `importlib.metadata` finds the installed
+distributions (a count, before and after).
+
 ## Example
 ```dockerfile
 # before

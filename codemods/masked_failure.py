@@ -69,6 +69,15 @@ Both are unsafe because they change the build's outcome: a step that used to fai
 now fails the build, which is the point — review it (a command that may fail on purpose
 needs its own `|| true`).
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_masked_failure_unscoped_or_true_swallows_failed_install` (the build passes with a
+failed install before the fix and fails at that step after it) and
+`test_masked_failure_heredoc_without_set_e_passes_on_last_line`. The no-breakage set
+(`tests/builds/test_no_breakage.py`) builds the fix on working Dockerfiles with probes and
+tolerated cleanups. `dfmod verify` has no probe: the build's outcome is the proof (a fix
+that fails the build *surfaces a hidden failure*).
+
 ## Example
 ```dockerfile
 # before

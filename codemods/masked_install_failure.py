@@ -50,6 +50,15 @@ An unscoped tolerance that also swallows commands *before* the install
 every failure. `masked-failure` handles tolerances after other commands, and after the
 installs this rule leaves alone (it scopes them to the install).
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_masked_install_failure_image_ships_without_the_package` (the image builds and lacks
+the package before the fix; the fixed build fails at the install) and
+`test_masked_install_failure_optional_requirements_stay_optional` (an optional
+requirements file stays optional: absent, present, or naming a missing package). Not built:
+"the image should not depend on whether the network was up" is a policy. `dfmod verify` has
+no probe: the build's outcome is the proof.
+
 ## Example
 ```dockerfile
 # before

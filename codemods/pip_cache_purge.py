@@ -23,14 +23,25 @@ A `pip cache purge` (or `pip cache remove …`) in a `RUN` after a `pip install`
 
 ## Fix
 Safe. The purge is removed from its chain (with one adjacent operator; comment lines stay)
-and `--no-cache-dir` is added right after `install` to each `pip install` of the `RUN` that
-lacks it. Under a cache mount that serves pip, only the purge is removed: `--no-cache-dir`
-would make the mount dead weight (see `cache-mount-no-cache-dir`). When `ENV
-PIP_NO_CACHE_DIR` already disables the cache, only the purge is removed. The image keeps the
-same files: the cache of this `RUN` is not written instead of being deleted. (A cache left by
-an *earlier* `RUN` stays in that earlier layer with or without the purge.) A purge that
-cannot be removed without changing what the rest of the chain means (`a && pip cache purge
-|| b`) or that sits in a pipeline is reported without a fix.
+and `--no-cache-dir` is added right after the subcommand to each `pip install`, `pip wheel`
+and `pip download` of the `RUN` that lacks it (each writes the cache). Under a cache mount
+that serves pip, only the purge is removed: `--no-cache-dir` would make the mount dead
+weight (see `cache-mount-no-cache-dir`). When `ENV PIP_NO_CACHE_DIR` already disables the
+cache, only the purge is removed. The image keeps the same files: the cache of this `RUN` is
+not written instead of being deleted. (A cache left by an *earlier* `RUN` stays in that
+earlier layer with or without the purge.) A purge that cannot be removed without changing
+what the rest of the chain means (`a && pip cache purge || b`) or that sits in a pipeline is
+reported without a fix, and so is one where a later instruction names pip's cache (`RUN rm
+-r /root/.cache/pip`): with `--no-cache-dir` that directory is never made, and `rm -r`
+without `-f` fails on it.
+
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_pip_cache_purge_fails_once_the_cache_is_disabled` (`PIP_NO_CACHE_DIR` set to `1`,
+`0` or `false`: the purge exits 1; the fixed file builds),
+`test_pip_cache_purge_empties_the_cache_mount` and
+`test_pip_cache_purge_no_cache_dir_leaves_the_same_image` (the fix leaves the same files in
+the image). `dfmod verify` has no probe: the build's outcome is the proof.
 
 ## Example
 ```dockerfile
@@ -59,6 +70,9 @@ from dfmod.syntax.shell import Command, Element, ShellScript
 _NO_CACHE_FLAG = "--no-cache-dir"
 _NO_CACHE_ENV = "PIP_NO_CACHE_DIR"
 _CACHE_ACTIONS = ("purge", "remove")
+_WRITE_CACHE = ("install", "wheel", "download")
+"""The pip commands that write its cache: the fix gives each `--no-cache-dir`, or a `pip
+wheel` before the purge would leave its cache in the layer."""
 
 
 def _action(call: ToolCall) -> str | None:
@@ -111,6 +125,17 @@ def _element_of(script: ShellScript, command: Command) -> Element | None:
     return None
 
 
+def _named_later(ctx: Context, instruction: Instruction) -> bool:
+    """Whether an instruction after this one names pip's cache (`rm -r ~/.cache/pip`).
+
+    With `--no-cache-dir` the cache directory is never made, and such a later command can
+    fail on it (`rm -r` without `-f` exits 1 on a missing path): no fix then.
+    """
+    text = ctx.doc.text
+    return any(".cache/pip" in text[item.span.start:item.span.end]
+               for item in ctx.doc.instructions[instruction.index + 1:])
+
+
 class PipCachePurge(Codemod):
     id = "pip-cache-purge"
     summary = "`pip cache purge` after a pip install: use --no-cache-dir instead"
@@ -125,7 +150,7 @@ class PipCachePurge(Codemod):
         calls = [call for call in map(tool_call, sorted(script.commands,
                                                         key=lambda item: item.span.start))
                  if call is not None]
-        installs = [call for call in calls if call.tool == "pip" and call.subcommand == "install"]
+        installs = [call for call in calls if call.tool == "pip" and call.subcommand in _WRITE_CACHE]
         for call in calls:
             action = _action(call)
             if action is None:
@@ -158,7 +183,7 @@ class PipCachePurge(Codemod):
         element = _element_of(script, purge.command)
         removal = None if element is None else remove_element(
             ctx.doc.text, element, ctx.doc.escape)
-        if removal is None:
+        if removal is None or _named_later(ctx, instruction):
             return self.finding(purge.command.span, message)
         edits: list[Edit] = list(removal)
         if mount is None and not env_disabled:

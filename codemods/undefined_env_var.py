@@ -2,7 +2,9 @@
 
 ## What it finds
 `ENV X=…:$X` (or `${X}`, at the end, the start `$X:…` or in the middle `…:$X:…`, quoted
-or not, legacy `ENV X value` too) where `X` is not defined before the instruction: no
+or not, legacy `ENV X value` too) where `X` is a list whose empty entry means the current
+directory — `PYTHONPATH`, `LD_LIBRARY_PATH`, `CPATH`, `C_INCLUDE_PATH`,
+`CPLUS_INCLUDE_PATH` — and is not defined before the instruction: no
 earlier `ENV X` or `ARG X` in the stage or the stages it is built `FROM`, and not a
 variable the base image is known to set. `PATH` is never reported: BuildKit sets a default
 `PATH` when the base image has none. Known base-image variables are a small documented
@@ -21,8 +23,10 @@ directory" in most search paths:
   subprocess) starts in becomes importable, and files there shadow installed packages —
   even under `python -P` / `PYTHONSAFEPATH=1`, which exist to keep the cwd off `sys.path`.
   (Checked: `PYTHONPATH=/x: python3 -P s.py` run in `/tmp/w` lists `/x`, `/tmp/w`.)
-- `PATH`-like lists (`LD_LIBRARY_PATH`, `MANPATH`…): an empty entry searches the current
-  directory for programs or libraries.
+- `LD_LIBRARY_PATH`: glibc's loader searches the current directory for libraries; `CPATH`,
+  `C_INCLUDE_PATH`, `CPLUS_INCLUDE_PATH`: GCC searches it for headers (both checked).
+Other variables are not reported: an empty entry there is skipped (`NODE_PATH`,
+`LD_PRELOAD`), means the default list (`MANPATH`), or does something dfmod has not checked.
 `docker build --check` reports the reference as `UndefinedVar` ("Usage of undefined
 variable '$PYTHONPATH'"); note that it reports *every* lookup of an unset name, so it still
 warns about the fixed form below.
@@ -34,6 +38,14 @@ returns `word` when `X` is set and, with `:`, non-empty, else the empty string),
 means the same in every POSIX shell. When `X` *is* set (a base image dfmod does not know),
 the value is exactly what it was; when it is unset or empty, the empty entry is gone.
 Only the reference and its adjacent `:` are edited.
+
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_undefined_env_var_empty_pythonpath_entry_imports_from_the_cwd` (before the fix a
+module in the container's working directory shadows an installed one; after it, not). Not
+built: `docker build --check` (the harness's buildx 0.13 has none), and the `PATH`-like lists
+other than `PYTHONPATH` (the same expansion). `dfmod verify` probe: the variable has no
+empty entry, `printf %s "$PYTHONPATH"` in both images.
 
 ## Example
 ```dockerfile
@@ -57,10 +69,17 @@ from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+_INCLUDES = "the compiler searches the current directory for headers"
 _CONSEQUENCES = {
-    "PYTHONPATH": "the working directory shadows installed packages",
+    "PYTHONPATH": "the working directory shadows the standard library",
     "LD_LIBRARY_PATH": "the loader searches the current directory for libraries",
+    "CPATH": _INCLUDES,
+    "C_INCLUDE_PATH": _INCLUDES,
+    "CPLUS_INCLUDE_PATH": _INCLUDES,
 }
+"""The lists whose empty entry means the current directory (each checked: CPython, glibc's
+loader, GCC). Others are left alone: `NODE_PATH` and `LD_PRELOAD` skip an empty entry, and
+an empty `MANPATH` entry means the default path, so there the empty entry does no harm."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +166,7 @@ class UndefinedEnvVar(Codemod):
                 if "$" not in raw or "\n" in raw:
                     continue
                 for ref in _references(raw, ctx.doc.escape):
-                    if ref.name != pair.name:
+                    if ref.name != pair.name or ref.name not in _CONSEQUENCES:
                         continue
                     if defined is None:
                         defined = self._defined(ctx, instruction)
@@ -170,7 +189,7 @@ class UndefinedEnvVar(Codemod):
                  edit: tuple[int, int, str]) -> Finding:
         assert instruction.stage is not None
         name = pair.name
-        consequence = _CONSEQUENCES.get(name, "programs may read it as the current directory")
+        consequence = _CONSEQUENCES[name]
         if not edit[2].startswith(f"${{{name}:+:"):
             shape = "starts with"
         elif raw[edit[1]:].strip('"'):

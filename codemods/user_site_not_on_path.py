@@ -37,6 +37,12 @@ root but the container runs as another user: `/root` is not readable by that use
 (mode 700 in Debian-based images), so the scripts must be installed for the runtime user
 instead — see `verify-imports`.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_user_site_not_on_path_console_script_not_found` (as a non-root user, and as root with
+`--user`: the CMD's script is not found before the fix and starts after it). `dfmod verify`
+probe: the script is on `PATH`, `command -v <script>` in both images.
+
 ## Example
 ```dockerfile
 # before

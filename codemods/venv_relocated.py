@@ -40,6 +40,13 @@ when a parent directory is copied, the finding is reported without a fix. When a
 says that `.dockerignore` must exclude it. The alternatives — building the venv at its
 final path in the builder, `uv venv --relocatable`, a symlink — are left to you.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_venv_relocated_console_script_exec_no_such_file` (before the fix the copied venv's
+script fails with `exec …: no such file or directory`; after it, it starts). Not built:
+anything outside the Dockerfile that names the old path (compose files, scripts). `dfmod
+verify` probe: a console script of the venv starts, `<venv>/bin/<script> --version`.
+
 ## Example
 ```dockerfile
 # before

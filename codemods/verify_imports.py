@@ -87,6 +87,13 @@ and DL3059 may note it. Options: `modules` and `scripts` (extra names to verify)
 `read-app = false` to skip reading the application's imports. When the interpreter or a
 script path contains characters that would need quoting, the finding has no fix.
 
+## Proof
+Built with BuildKit by `tests/builds/test_rules.py`:
+`test_verify_imports_user_install_before_user_fails_at_start` (the image builds and the
+container fails at start before the fix; with the fix the build fails at the added check).
+Not built: the placement lint DL3059 (hadolint). `dfmod verify` probe: the check the fix
+adds, run in both images.
+
 ## Example
 ```dockerfile
 # before

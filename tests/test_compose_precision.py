@@ -11,10 +11,10 @@ is absent (CI has it).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
+from precision import CORPUS, judged
 
 from dfmod.linting.engine import Settings, check
 from dfmod.linting.registry import all_codemods
@@ -24,22 +24,8 @@ from dfmod.workspace.context import surroundings
 from dfmod.workspace.kinds import kind_of
 from dfmod.workspace.targets import Target
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus-dev"
 RULES = ("compose-secret-literal", "compose-unpinned-image", "compose-obsolete-version",
          "compose-missing-healthcheck", "compose-depends-on-healthy")
-_ROW = re.compile(r"\| `(?P<file>[^`]+)` \| (?P<line>\d+) \| (?P<verdict>TRUE|FALSE|DEBATABLE) \|")
-
-
-def _judged() -> set[tuple[str, str, int]]:
-    judged, rule = set(), None
-    for line in (ROOT / "docs" / "precision.md").read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            rule = line[3:].strip()
-        match = _ROW.match(line)
-        if match and rule in RULES:
-            judged.add((rule, match["file"], int(match["line"])))
-    return judged
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus-dev is not here")
@@ -59,4 +45,4 @@ def test_the_precision_tables_list_every_compose_finding() -> None:
             for finding in check(doc, settings.instances("compose"), settings):
                 found.add((finding.rule, path.relative_to(CORPUS).as_posix(),
                            doc.position(finding.span.start)[0]))
-    assert found == _judged()
+    assert found == judged(RULES)

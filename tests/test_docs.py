@@ -53,3 +53,35 @@ def test_explain_prints_what_the_page_shows() -> None:
                             capture_output=True, text=True, check=True)
     assert codemod.documentation() in result.stdout
     assert docs._demote(codemod.documentation()) in docs.render()
+
+
+def _build_proofs() -> set[str]:
+    """The build tests of `tests/builds/test_rules.py`, read without importing it (it needs Docker)."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "builds" / "test_rules.py").read_text(encoding="utf-8"))
+    return {node.name for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def test_every_dockerfile_rule_names_its_build_proofs_and_its_verify_probe() -> None:
+    """Issue #12: each rule's documentation names the builds that prove it; issue #16: the probe."""
+    import re
+
+    from dfmod.verify.probes import PROBED
+
+    proofs = _build_proofs()
+    for rule, codemod in all_codemods().items():
+        if codemod.kind != "dockerfile":
+            continue
+        section = re.search(r"^## Proof\n(.*?)(?=^## |\Z)", codemod.documentation(), re.S | re.M)
+        assert section, f"{rule}: no `## Proof` section"
+        text = section.group(1)
+        own = {name for name in proofs if name.startswith(f"test_{rule.replace('-', '_')}_")}
+        assert own, rule
+        named = set(re.findall(r"`(test_\w+)`", text))
+        assert named == own, f"{rule}: the section names {sorted(named)}, the builds are {sorted(own)}"
+        if rule in PROBED:
+            assert re.search(r"`dfmod\s+verify`\s+probe:", text), rule
+        else:
+            assert re.search(r"`dfmod\s+verify`\s+has\s+no\s+probe", text), rule

@@ -7,6 +7,7 @@ codemod reads such as requirements.txt), `expected/` (the Dockerfiles after
 
     unsafe-fixes = true        # apply unsafe fixes too
     instruction-delta = 1      # the fix adds (or removes) instructions
+    findings = 0               # the findings the case's Dockerfiles raise (0: must stay silent)
     [options]                  # options of the codemod under test
     style = "scoped"
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from goldencases import GOLDEN, case_options, case_settings
 
-from dfmod.linting.engine import fix
+from dfmod.linting.engine import check, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.dockerfile import Dockerfile
 from dfmod.workspace.kinds import kind_of
@@ -53,11 +54,14 @@ def test_golden(case: Path, update_golden: bool) -> None:
     delta = case_options(case).get("instruction-delta", 0)
     files = _dockerfiles(case)
     assert files, f"{case}/input holds no Dockerfile"
+    found = 0
     for source in files:
         relative = source.relative_to(case / "input")
         expected_path = case / "expected" / relative
         before = _read(source)
-        outcome = fix(Dockerfile(before, os.fspath(source)), settings)
+        doc = Dockerfile(before, os.fspath(source))
+        found += len(check(doc, settings.instances("dockerfile"), settings))
+        outcome = fix(doc, settings)
         if update_golden:
             expected_path.parent.mkdir(parents=True, exist_ok=True)
             expected_path.write_bytes(outcome.text.encode("utf-8"))
@@ -69,6 +73,8 @@ def test_golden(case: Path, update_golden: bool) -> None:
         assert_agrees_with_buildkit(before)
         assert_agrees_with_buildkit(expected)
         assert len(buildkit_ranges(expected)) == len(buildkit_ranges(before)) + delta
+    if "findings" in case_options(case):
+        assert found == case_options(case)["findings"], f"{found} findings"
 
 
 def test_no_stale_expected_dirs() -> None:

@@ -10,24 +10,8 @@ applied, so each after-image shows what that one fix does.
 Tests are named `test_<rule_with_underscores>_…`; `dfmod explain <rule>` says what each claims.
 `test_every_dockerfile_rule_has_a_proof` keeps the list complete.
 
-What these builds cannot show, and why (each rule's test says so again where it applies):
-
-- find-cleanup-errors: the BusyBox find of Alpine images (no Alpine base here, nothing can be
-  pulled); the batched `-exec … +` failure is shown with a made-up tree, since how many
-  packages it takes depends on their paths.
-- undefined-env-var: `docker build --check` (UndefinedVar) — buildx 0.13 of the harness has
-  no `--check`; the `PATH`-like lists other than PYTHONPATH are not built (same expansion).
-- keep-dist-info: "the metadata is small" is about sizes of real apps, not a build outcome.
-- masked-install-failure: "the image's behaviour should not depend on whether the network
-  was up" is a policy, not something a build shows.
-- venv-relocated: "anything outside the Dockerfile that names B must change too" (compose
-  files, scripts) is outside the build.
-- verify-imports: DL3059 (hadolint) placement is a lint, not a build outcome.
-- cache-mount-no-cache-dir: "pip caches nothing with --no-cache-dir" is shown through the
-  wheel pip builds from termcolor's sdist: pip's HTTP cache stays empty in these builds for
-  every Dockerfile (the registry's answers here are not cacheable, see README.md), so
-  "downloads again" shows as "builds the wheel again". uv's `--no-cache` is not built (uv is
-  a 15 MB binary download; the no-breakage cases cover uv's layout).
+What these builds cannot show, and why, is in each rule's `## Proof` section (`dfmod explain
+RULE`), which names these tests; `tests/test_docs.py` keeps the two in step.
 """
 
 from __future__ import annotations

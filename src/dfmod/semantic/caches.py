@@ -33,8 +33,10 @@ class CacheTool:
 
 PIP = CacheTool("pip", "pip", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", ("--no-cache-dir",),
                   frozenset({""}))
-UV = CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n"),
+UV = CacheTool("uv", "uv", "UV_CACHE_DIR", "UV_NO_CACHE", ("--no-cache", "-n", "--no-cache-dir"),
                  frozenset({"", "0", "false", "no", "off"}))
+"""uv takes pip's `--no-cache-dir` as an alias of `--no-cache` (uv 0.13: `uv pip install
+--no-cache-dir six` writes no cache)."""
 CACHE_TOOLS = {"pip": PIP, "uv": UV, "uv-pip": UV}
 
 

@@ -361,16 +361,22 @@ def is_root(user: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Account:
+    """A user as the Dockerfile shows it. `created` is False for a user no `useradd` or
+    `adduser` of the file creates: its home then is a guess (the base image decides)."""
+
     name: str
     uid: int | None
     home: str
+    created: bool = True
 
 
 def account(doc: Dockerfile, instruction: Instruction, user: str | None) -> Account:
     """Name, uid and home of `user`, read from `useradd`/`adduser` RUNs before it.
 
     Defaults follow useradd/adduser: home `/home/NAME` (`/root` for root); a numeric
-    `USER 1000` is its own uid.
+    `USER 1000` is its own uid. A numeric user no RUN creates gets home `/`: that is the
+    `HOME` Docker gives a uid without a passwd entry (measured with BuildKit; pip then finds
+    `/.cache` not writable and disables its cache).
     """
     if is_root(user):
         return Account("root", 0, "/root")
@@ -379,7 +385,9 @@ def account(doc: Dockerfile, instruction: Instruction, user: str | None) -> Acco
 
 
 def _new_account(user: str) -> Account:
-    return Account(user, int(user) if is_number(user) else None, f"/home/{user}")
+    if is_number(user):
+        return Account(user, int(user), "/", created=False)
+    return Account(user, None, f"/home/{user}", created=False)
 
 
 def _accounts_step(doc: Dockerfile, accounts: dict[str, Account],
@@ -397,7 +405,7 @@ def _accounts_step(doc: Dockerfile, accounts: dict[str, Account],
                 if is_number(user) and found_uid != int(user):
                     continue  # the number was some other option's value
                 known = changed.get(user) or accounts.get(user) or _new_account(user)
-                name, home = known.name, known.home
+                name, home = known.name, known.home if known.created else f"/home/{user}"
                 if is_number(user) and values and not values[-1].startswith("-"):
                     name = values[-1]  # the login name is useradd's last operand
                     home = f"/home/{name}"
