@@ -248,8 +248,10 @@ def _install(ctx: Context, run: Instruction) -> _Install | None:
             call = tool_call(command)
             if call is not None:
                 _tool_inputs(call, inputs)
-            if basename(command.name) == "cd":
-                inputs.block("the RUN changes directory with `cd`")
+            if basename(command.name) == "cd" and inputs.blocker is None:
+                # Not `block`: a `cd` alone reads nothing (`cd docs && make html` installs
+                # nothing); it only makes an install's relative paths unknown.
+                inputs.blocker = "the RUN changes directory with `cd`"
             simple = simple and _reads_nothing_else(command, call)
     mounted = _mounted_files(ctx, run, inputs)
     if not inputs.reads_context:

@@ -57,3 +57,36 @@ def test_unused_report_can_be_turned_off() -> None:
 def test_used_suppression_survives_fix() -> None:
     text = "FROM python:3.11\n# dfmod: ignore[cache-mount-no-cache-dir]\n" + RUN
     assert fix(Dockerfile(text), Settings([CACHE])).text == text
+
+
+# -- where a suppression sits: the anchor ------------------------------------------------
+
+SECRET = all_codemods()["compose-secret-literal"]
+
+
+def _compose_rules(text: str) -> list[str]:
+    from dfmod.syntax.compose import ComposeFile
+
+    settings = Settings([SECRET])
+    return [item.rule for item in check(ComposeFile(text), settings.instances("compose"), settings)]
+
+
+def test_a_suppression_on_line_one_under_a_bom_counts() -> None:
+    assert _rules("\ufeff# dfmod: ignore[cache-mount-no-cache-dir]\n" + RUN) == []
+
+
+def test_a_compose_value_is_suppressed_above_its_key() -> None:
+    text = ("services:\n  db:\n    environment:\n      # dfmod: ignore[compose-secret-literal]\n"
+            "      POSTGRES_PASSWORD:\n        hunter2\n")
+    assert _compose_rules(text) == []
+
+
+def test_inside_a_flow_mapping_the_key_holding_it_is_the_anchor() -> None:
+    """A comment line inside `{…}` is not where a suppression goes: it is reported unused,
+    and the finding stays."""
+    above = ("services:\n  db:\n    # dfmod: ignore[compose-secret-literal]\n"
+             "    environment: {\n      POSTGRES_PASSWORD: hunter2\n    }\n")
+    assert _compose_rules(above) == []
+    inside = ("services:\n  db:\n    environment: {\n"
+              "      # dfmod: ignore[compose-secret-literal]\n      POSTGRES_PASSWORD: hunter2\n    }\n")
+    assert sorted(_compose_rules(inside)) == ["compose-secret-literal", "unused-suppression"]

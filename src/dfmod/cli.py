@@ -14,9 +14,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dfmod import __version__
+
+if TYPE_CHECKING:
+    from dfmod.linting.located import Located
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_TIMEOUT = 30.0  # seconds; a file takes milliseconds, 20,000 instructions under one
@@ -77,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="name the repository in each --format json-lines record (e.g. org/name)")
     check.add_argument("--show-files", action="store_true",
                        help="list the files a run would cover, with kind and build context")
+    check.add_argument("--add-ignore", action="store_true",
+                       help="write a `# dfmod: ignore[…]` comment above each instruction or "
+                            "compose key with findings (to adopt dfmod before fixing them)")
+    check.add_argument("--baseline", metavar="FILE",
+                       help="report only findings not recorded in FILE (see --write-baseline)")
+    check.add_argument("--write-baseline", metavar="FILE",
+                       help="record the current findings in FILE and report none")
 
     apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
     common(apply)
@@ -268,10 +278,24 @@ def _colour(name: str) -> Callable[[str], str]:
     return apply
 
 
+def _write_baseline(path: str, recorded: list[Located], roots: tuple[str, ...] | None,
+                    files: int, failed: bool) -> int:
+    from dfmod.syntax.source import InputError
+    from dfmod.workspace import baseline
+
+    try:
+        baseline.write(path, recorded, roots)
+    except InputError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    sys.stdout.write(f"Wrote {len(recorded)} finding{'s' if len(recorded) != 1 else ''} "
+                     f"in {files} file{'s' if files != 1 else ''} to {path}.\n")
+    return EXIT_ERROR if failed else EXIT_CLEAN
+
+
 def _run(args: argparse.Namespace) -> int:
-    from dfmod.linting.located import Located
     from dfmod.linting.registry import select_codemods
-    from dfmod.output.report import JsonLines, JsonStream, Tally, summary, text_report
+    from dfmod.output.report import JsonLines, JsonStream, Tally, ignores_report, ignores_summary, summary, text_report
     from dfmod.syntax.project import Project
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
@@ -294,6 +318,10 @@ def _run(args: argparse.Namespace) -> int:
         codemods = select_codemods(args.select, args.ignore)
         if getattr(args, "repo", None) is not None and args.format != "json-lines":
             raise InputError("--repo", "names the repository in --format json-lines records only")
+        if getattr(args, "add_ignore", False) and args.stdin_filename:
+            raise InputError("--add-ignore", "writes files on disk: not with --stdin-filename")
+        if getattr(args, "add_ignore", False) and (args.baseline or args.write_baseline):
+            raise InputError("--add-ignore", "comments and a baseline are alternatives: pick one")
         shard = None if args.stdin_filename else resolve(args.shard, os.environ)
         roots = Project.of(args.paths).roots  # what shards and json-lines paths are keyed by
         if args.context is not None and not os.path.isdir(args.context):
@@ -308,6 +336,11 @@ def _run(args: argparse.Namespace) -> int:
                              excluded=lambda path: config_for(path, overrides).excludes(path))
         targets = [target for target in plan(found, args.context, configured)
                    if shard is None or shard.holds(target.path, roots)]
+        baseline = None
+        if getattr(args, "baseline", None):
+            from dfmod.workspace.baseline import Baseline
+
+            baseline = Baseline.load(args.baseline, roots)
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
@@ -335,7 +368,8 @@ def _run(args: argparse.Namespace) -> int:
         from dfmod.verify import run_cli  # imported only when asked for
 
         return run_cli(args, targets, overrides, codemods)
-    mode = "check" if args.command == "check" else "fix" if args.fix else "diff"
+    mode = ("ignore" if args.add_ignore else "check") if args.command == "check" else (
+        "fix" if args.fix else "diff")
     jobs = args.jobs if args.jobs else (os.cpu_count() or 1)
     paths = [target.path for target in targets]
     if args.stdin_filename:
@@ -346,7 +380,7 @@ def _run(args: argparse.Namespace) -> int:
     failed = outside = False
     tally = Tally()
     located: list[Located] = []  # kept only for the formats that need every finding at once
-    fixed = files = 0
+    fixed = files = comments = commented = 0
     changed = False
     stream: JsonStream | JsonLines | None = None
     if mode == "check" and args.format == "json":
@@ -360,6 +394,7 @@ def _run(args: argparse.Namespace) -> int:
         except OSError as error:
             _error(f"{args.patch}: cannot write patch: {error.strerror}")
             return EXIT_ERROR
+    recorded: list[Located] | None = [] if getattr(args, "write_baseline", None) else None
     progress = sys.stderr.isatty() and len(paths) > 200
     for result in results:
         files += 1
@@ -373,6 +408,11 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"dfmod: warning: {result.outside}\n")
             outside = True
             continue
+        if recorded is not None:
+            recorded.extend(result.findings)
+            continue
+        if baseline is not None:
+            result.findings = baseline.new(result.findings)
         tally.add(result.findings)
         fixed += result.applied if result.changed else 0
         changed = changed or result.changed
@@ -382,6 +422,10 @@ def _run(args: argparse.Namespace) -> int:
             located.extend(result.findings)
         elif mode == "check":
             _write(sys.stdout, text_report(result.findings), _colour("colour_findings"))
+        elif mode == "ignore":
+            comments, commented = comments + result.comments, commented + bool(result.comments)
+            _write(sys.stdout, ignores_report(result.path, result.comments)
+                   + text_report(result.findings), _colour("colour_findings"))
         elif mode == "fix":
             _write(sys.stderr, text_report(result.findings), _colour("colour_findings"))
         if mode == "diff" and result.changed:
@@ -397,6 +441,8 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.after if result.after is not None else result.before or "")
     if progress:
         sys.stderr.write("\r\x1b[K")
+    if recorded is not None:
+        return _write_baseline(args.write_baseline, recorded, roots, files, failed)
     if patch_file is not None:
         patch_file.close()
     if stream is not None:
@@ -405,9 +451,12 @@ def _run(args: argparse.Namespace) -> int:
         from dfmod.output import formats
 
         sys.stdout.write(formats.render(args.format, located, codemods))
-    elif mode == "check" and tally.total:
-        _write(sys.stdout, summary(tally, files) + "\n", _colour("colour_findings"))
-    elif mode == "check" and not failed and not outside:
+    elif mode in ("check", "ignore") and tally.total:
+        _write(sys.stdout, (ignores_summary(comments, commented) + "\n" if comments else "")
+               + summary(tally, files) + "\n", _colour("colour_findings"))
+    elif mode == "ignore" and comments:
+        sys.stdout.write(ignores_summary(comments, commented) + "\n")
+    elif mode in ("check", "ignore") and not failed and not outside:
         sys.stdout.write(f"No findings in {files} file{'s' if files != 1 else ''}.\n")
     elif mode == "fix" and (tally.total or fixed):
         _write(sys.stderr, summary(tally, files, fixed) + "\n", _colour("colour_findings"))

@@ -12,6 +12,7 @@ remains is reported. Running the fixes twice therefore changes nothing the secon
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,39 @@ def fix(doc: Document, settings: Settings) -> Outcome:
         applied.extend(chosen)
         doc = new_doc
     return Outcome(doc, check(doc, codemods, settings), applied)
+
+
+@dataclass
+class Ignored:
+    """A file after `add_ignores`: the document, what is still reported, and how many
+    instructions or keys got a suppression comment."""
+
+    doc: Document
+    findings: list[Finding]
+    comments: int
+
+
+def add_ignores(doc: Document, settings: Settings) -> Ignored:
+    """`doc` with a `# dfmod: ignore[…]` above each instruction or key that has findings
+    (`suppressions.ignore_edits`; `dfmod check --add-ignore`).
+
+    The result is checked as a fix is: it must parse, and checking it again may report only
+    what no comment can silence (none of the new comments may be unused; a stale one that
+    a list was added to is used now). Otherwise the file stays as it is, with its findings.
+    """
+    codemods = settings.instances(doc.kind)
+    findings = check(doc, codemods, settings)
+    ignores = suppressions.ignore_edits(doc, findings)
+    if not ignores.edits:
+        return Ignored(doc, findings, 0)
+    try:
+        new_doc = type(doc)(apply_edits(doc.text, ignores.edits), doc.path)  # type: ignore[call-arg]
+    except (ValueError, DocumentError):
+        return Ignored(doc, findings, 0)
+    left = check(new_doc, codemods, settings)
+    if Counter(item.rule for item in left) - Counter(item.rule for item in ignores.left):
+        return Ignored(doc, findings, 0)
+    return Ignored(new_doc, left, ignores.comments)
 
 
 def _apply_sound(doc: Document, chosen: list[Finding]) -> tuple[Document | None, list[Finding]]:

@@ -18,9 +18,17 @@ class Located:
     column: int
     end_line: int
     end_column: int
+    # The instruction or compose key the finding is about, as text that does not depend on
+    # where it sits (`anchor_text` of the document; else the finding's own text): what a
+    # baseline (`dfmod.workspace.baseline`) matches instead of line numbers.
+    anchor: str = ""
 
     @classmethod
     def of(cls, doc: Document, finding: Finding) -> Located:
         line, column = doc.position(finding.span.start)
         end_line, end_column = doc.position(finding.span.end)
-        return cls(doc.path, finding, line, column, end_line, end_column)
+        describe = getattr(doc, "anchor_text", None)
+        anchor = describe(finding.span.start) if describe is not None else None
+        if anchor is None:
+            anchor = " ".join(doc.text[finding.span.start:finding.span.end].split())
+        return cls(doc.path, finding, line, column, end_line, end_column, anchor)

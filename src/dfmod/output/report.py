@@ -27,6 +27,18 @@ def text_report(items: list[Located]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def ignores_report(path: str, comments: int) -> str:
+    """`--add-ignore`'s line for a file it wrote comments in (nothing for the others)."""
+    if not comments:
+        return ""
+    return f"{display_path(path)}: wrote {comments} suppression comment{'s' if comments != 1 else ''}\n"
+
+
+def ignores_summary(comments: int, files: int) -> str:
+    return (f"Wrote {comments} suppression comment{'s' if comments != 1 else ''} "
+            f"in {files} file{'s' if files != 1 else ''}.")
+
+
 class Tally:
     """Counts for the summary line, so reports can stream instead of holding every finding."""
 

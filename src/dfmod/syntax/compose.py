@@ -286,6 +286,76 @@ class ComposeFile(TextDocument):
         """Always 0: a file that no longer parses raises `ComposeSyntaxError` instead."""
         return 0
 
+    def anchor(self, offset: int) -> int | None:
+        """Where the key or list item a finding at `offset` is about starts (suppressions
+        sit above it), or None outside every node (a comment).
+
+        A value is anchored at its key, and anything inside a flow collection (`{…}`,
+        `[…]`) at the key or item holding the outermost one: a comment line can only go
+        where a line of block context begins. Inside a flow collection it could land in the
+        middle of a multi-line quoted value of a neighbour; inside a block scalar it would
+        be content.
+        """
+        node = self.node_at(offset)
+        if node is None:
+            return None
+        ancestor: Node | None = node
+        while ancestor is not None:
+            if ancestor.flow:
+                node = ancestor
+            ancestor = ancestor.parent
+        holder = node.parent
+        if holder is not None and holder.kind == "map":
+            index = next(index for index, child in enumerate(holder.children) if child is node)
+            if index % 2:
+                node = holder.children[index - 1]
+        return node.start
+
+    def anchor_text(self, offset: int) -> str | None:
+        """The key (or list item) a finding at `offset` is anchored at (`anchor`), named by
+        its path from the top (`services.db.environment[]`, list items without an index)
+        and its value unless that is a block mapping or list, each run of whitespace one
+        space: what a baseline matches, so moving a service or re-indenting keeps it, while
+        changing the value (another image tag, another literal password) does not."""
+        start = self.anchor(offset)
+        node = None if start is None else self.node_at(start)
+        if node is None:
+            return None
+        path: list[str] = []
+        child, parent = node, node.parent
+        while parent is not None:
+            if parent.kind == "seq":
+                path.append("[]")
+            elif parent.kind == "map":
+                index = next(index for index, item in enumerate(parent.children) if item is child)
+                key = parent.children[index - index % 2]
+                path.append(("." if parent.parent is not None else "") + self.raw(key))
+            child, parent = parent, parent.parent
+        name = "".join(reversed(path))
+        value: Node | None = node  # a list item is its own value
+        holder = node.parent
+        if holder is not None and holder.kind == "map":
+            index = next(index for index, item in enumerate(holder.children) if item is node)
+            value = holder.children[index + 1]
+        elif holder is None:
+            value = None
+        if value is None or (value.kind in ("map", "seq") and not value.flow):
+            return name
+        shown = value.value if value.kind == "scalar" else self.raw(value)  # quoting aside
+        return " ".join(f"{name}: {shown}".split())
+
+    def node_at(self, offset: int) -> Node | None:
+        """The innermost node whose span holds `offset` (None: in no node)."""
+        found = None
+        candidates = [root for root in self.documents if root is not None]
+        while candidates:
+            node = next((node for node in candidates
+                         if node.start <= offset < node.end or node.start == offset), None)
+            if node is None:
+                break
+            found, candidates = node, node.children
+        return found
+
     def builds(self) -> list[Build]:
         """What each service builds (`build.context` + `build.dockerfile`), files present or not.
 

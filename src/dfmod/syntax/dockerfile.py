@@ -211,12 +211,28 @@ class Dockerfile(TextDocument):
     def _instruction_starts(self) -> list[int]:
         return [instruction.span.start for instruction in self.instructions]
 
-    def anchor_line(self, offset: int) -> int:
-        """The first line of the instruction holding `offset` (suppressions sit above it)."""
+    def instruction_at(self, offset: int) -> Instruction | None:
+        """The instruction holding `offset`, heredocs included (None: between instructions)."""
         index = bisect_right(self._instruction_starts, offset) - 1
         if index >= 0 and offset <= self.instructions[index].span.end:
-            return self.instructions[index].start_line
-        return self.position(offset)[0]
+            return self.instructions[index]
+        return None
+
+    def anchor(self, offset: int) -> int | None:
+        """Where the instruction holding `offset` starts (suppressions sit above it)."""
+        instruction = self.instruction_at(offset)
+        return None if instruction is None else instruction.span.start
+
+    def anchor_text(self, offset: int) -> str | None:
+        """The instruction holding `offset` as BuildKit reads it (continuations joined,
+        comment lines in them dropped, heredoc bodies included), each run of whitespace one
+        space: what a baseline matches, so a moved or re-indented instruction is the same one."""
+        instruction = self.instruction_at(offset)
+        if instruction is None:
+            return None
+        parts = [instruction.logical.text] + [self.text[heredoc.body.start:heredoc.body.end]
+                                              for heredoc in instruction.heredocs]
+        return " ".join(" ".join(parts).split())
 
     def problems(self) -> int:
         """How many RUN shells fail to parse (a fix must never add one)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from dfmod.linting.companions import companion_sources
-from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.engine import Settings, add_ignores, check, fix
 from dfmod.linting.located import Located
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
@@ -38,6 +38,7 @@ class FileResult:
     outside: str | None = None  # why a file outside the project was left alone (exit 1)
     companions: list[FileResult] = field(default_factory=list)  # other files the fixes edit
     companion: bool = False  # this result is such a file (not a document dfmod checks)
+    comments: int = 0  # "ignore" mode: the instructions or keys given a suppression comment
 
     @property
     def changed(self) -> bool:
@@ -49,7 +50,8 @@ Writes = list[tuple[SourceFile, str]]
 
 def process(target: Target, overrides: Overrides | Settings, mode: str,
             budget: float | None = None) -> FileResult:
-    """One file. `mode` is "check" (findings only), "diff" (fix in memory) or "fix" (write).
+    """One file. `mode` is "check" (findings only), "diff" (fix in memory), "fix" (write)
+    or "ignore" (write suppression comments for the findings: `dfmod check --add-ignore`).
 
     `overrides` (the command line) are combined with the file's configuration; explicit
     `Settings` are used as they are (as `dfmod pr` does for one codemod at a time). The
@@ -115,6 +117,11 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
         result.findings = [Located.of(doc, item) for item in findings]
         result.before = None  # not needed: keep memory flat over thousands of files
         return result, []
+    if mode == "ignore":
+        ignored = add_ignores(doc, settings)
+        result.after, result.comments = ignored.doc.text, ignored.comments
+        result.findings = [Located.of(ignored.doc, item) for item in ignored.findings]
+        return result, [(source, result.after)] if result.changed else []
     outcome = fix(doc, settings)
     result.after = outcome.text
     result.applied = len(outcome.applied)
