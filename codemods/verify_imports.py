@@ -465,8 +465,8 @@ def _foreign_venv(ctx: Context, final: Stage, runs_in: str) -> _Miss | None:
             if built is None:
                 continue
             if lacks(doc, final, built.directory):
-                return _Miss(f"line {copy.start_line} copies a venv whose Python is in "
-                             f"{built.directory}, which `{base}` lacks")
+                return _Miss(f"line {copy.start_line} copies a venv tied to {built.directory}'s "
+                             f"Python, which `{base}` lacks")
             if here is not None and here.directory == built.directory and None not in (
                     here.version, built.version) and here.version != built.version:
                 return _Miss(f"line {copy.start_line} copies a venv built for Python "

@@ -521,7 +521,7 @@ def test_a_venv_copied_onto_another_interpreter(tmp_path: Path) -> None:
         "RUN apt-get update && apt-get install -y --no-install-recommends python3 \\\n"
         " && rm -rf /var/lib/apt/lists/*\n"))
     assert _message(debian, tmp_path) == (
-        "line 10 copies a venv whose Python is in /usr/local/bin, which "
+        "line 10 copies a venv tied to /usr/local/bin's Python, which "
         "`debian:bookworm-slim` lacks: `python3` cannot import `fastapi`")
     older = FOREIGN_VENV.format(final="python:3.11-slim", setup="")
     assert _message(older, tmp_path).startswith(
