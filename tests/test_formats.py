@@ -200,7 +200,8 @@ def test_github_annotations_from_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 1
     (line,) = result.stdout.splitlines()
     assert line.startswith("::warning file=Dockerfile,line=8,col=17,endLine=8,endColumn=31,"
-                           "title=cache-mount-no-cache-dir::`--no-cache-dir` turns off pip")
+                           "title=cache-mount-no-cache-dir (docs/rules.md#cache-mount-no-cache-dir)"
+                           "::`--no-cache-dir` turns off pip")
     assert line.endswith(" (fix: `dfmod apply --fix`)")
 
 
@@ -296,12 +297,13 @@ def test_cli_colours_with_force_color_and_on_a_tty(tmp_path: Path) -> None:
     # `--patch` writes a file for `git apply`: never coloured.
     dfmod("apply", "--patch", "fix.patch", ".", cwd=tmp_path, env={"FORCE_COLOR": "1"})
     assert (tmp_path / "fix.patch").read_text(encoding="utf-8") == plain_diff
-    # A real terminal, no FORCE_COLOR: coloured too (the pty turns \n into \r\n).
+    # A real terminal, no FORCE_COLOR: coloured too (the pty turns \n into \r\n). The full
+    # format, a terminal's default, is tested in test_output_formats.py.
     leader, follower = os.openpty()
     environment = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
     environment["TERM"] = "xterm"
-    process = subprocess.Popen([sys.executable, "-m", "dfmod", "check", "."], cwd=tmp_path,
-                               stdout=follower, stderr=subprocess.DEVNULL, env=environment)
+    process = subprocess.Popen([sys.executable, "-m", "dfmod", "check", "--output-format", "concise", "."],
+                               cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL, env=environment)
     os.close(follower)
     chunks = []
     while True:

@@ -74,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="report findings")
     common(check)
-    check.add_argument("--format", choices=["text", "json", "json-lines", "sarif", "github"],
-                       default="text")
+    reporting(check, CHECK_FORMATS, "how findings are shown (default: full on a terminal, else concise)")
+    check.add_argument("--statistics", action="store_true",
+                       help="count the findings per rule, with how many are fixable, instead of listing them")
     check.add_argument("--repo", metavar="NAME",
                        help="name the repository in each --format json-lines record (e.g. org/name)")
     check.add_argument("--show-files", action="store_true",
@@ -93,13 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     mode = apply.add_mutually_exclusive_group()
     mode.add_argument("--fix", action="store_true", help="write the fixes in place")
     mode.add_argument("--patch", metavar="FILE", help="write the diff to FILE")
+    reporting(apply, HUMAN_FORMATS, "how --fix shows the findings it leaves, on stderr "
+              "(default: full on a terminal, else concise)")
+    apply.add_argument("--exit-non-zero-on-fix", action="store_true",
+                       help="with --fix: exit 1 if anything was fixed, even if no finding is left")
     verify_options(apply, flag=True)
 
     verify = commands.add_parser("verify", help="build each changed Dockerfile before and after "
                                  "the fixes with your Docker/BuildKit and give each fix a verdict")
     common(verify)
-    verify.add_argument("--format", choices=["text", "json", "json-lines", "sarif", "github"],
-                        default="text")
+    verify.add_argument("--output-format", "--format", dest="format", choices=[*VERIFY_FORMATS, *ALIASES],
+                        default="concise", metavar="FORMAT", help=f"{', '.join(VERIFY_FORMATS)} "
+                        "(text: concise); default: concise")
     verify_options(verify, flag=False)
 
     pr = commands.add_parser("pr", help="commit the fixes on a branch and write a pull-request body")
@@ -127,6 +133,24 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="show a codemod's documentation")
     explain.add_argument("rule", metavar="ID")
     return parser
+
+
+CHECK_FORMATS = ("concise", "full", "json", "json-lines", "sarif", "github", "gitlab", "junit")
+HUMAN_FORMATS = ("concise", "full")  # what `apply --fix` writes to stderr
+VERIFY_FORMATS = ("concise", "json", "json-lines", "sarif", "github")
+ALIASES = {"text": "concise"}  # the name before --output-format had `full`
+
+
+def reporting(sub: argparse.ArgumentParser, formats: tuple[str, ...], what: str) -> None:
+    """The output options of `check` and `apply` (ruff's names)."""
+    sub.add_argument("--output-format", "--format", dest="format", choices=[*formats, *ALIASES],
+                     metavar="FORMAT", help=f"{', '.join(formats)} (text: concise); {what}")
+    sub.add_argument("--show-fixes", action="store_true",
+                     help="with --output-format full: show each fix as the lines it changes")
+    sub.add_argument("--exit-zero", action="store_true",
+                     help="exit 0 even if findings remain (errors still exit 2)")
+    sub.add_argument("--quiet", "-q", action="store_true",
+                     help="no summary line: only findings and errors")
 
 
 def verify_options(sub: argparse.ArgumentParser, flag: bool) -> None:
@@ -293,9 +317,32 @@ def _write_baseline(path: str, recorded: list[Located], roots: tuple[str, ...] |
     return EXIT_ERROR if failed else EXIT_CLEAN
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    """The format asked for, its alias resolved; by default `full` where a person reads
+    the findings (stdout for `check`, stderr for `apply --fix`) on a terminal, else the
+    one line per finding that logs and scripts expect."""
+    chosen = getattr(args, "format", None)
+    if chosen is not None:
+        return ALIASES.get(chosen, chosen)
+    stream = sys.stdout if args.command == "check" else sys.stderr
+    try:
+        return "full" if stream.isatty() else "concise"
+    except (ValueError, OSError):  # a closed or detached stream
+        return "concise"
+
+
 def _run(args: argparse.Namespace) -> int:
     from dfmod.linting.registry import select_codemods
-    from dfmod.output.report import JsonLines, JsonStream, Tally, ignores_report, ignores_summary, summary, text_report
+    from dfmod.output.report import (
+        JsonLines,
+        JsonStream,
+        Tally,
+        ignores_report,
+        ignores_summary,
+        statistics_report,
+        summary,
+        text_report,
+    )
     from dfmod.syntax.project import Project
     from dfmod.syntax.source import InputError
     from dfmod.workspace.config import ConfigError, Overrides, config_for, settings_for
@@ -305,6 +352,7 @@ def _run(args: argparse.Namespace) -> int:
     from dfmod.workspace.shard import AUTO, ShardError, resolve
     from dfmod.workspace.targets import plan
 
+    args.format = _output_format(args)
     overrides = Overrides(select=tuple(args.select) if args.select else None,
                           ignore=tuple(args.ignore or ()), unsafe_fixes=args.unsafe_fixes,
                           config_file=args.config)
@@ -382,11 +430,22 @@ def _run(args: argparse.Namespace) -> int:
     located: list[Located] = []  # kept only for the formats that need every finding at once
     fixed = files = comments = commented = 0
     changed = False
+    fmt = "statistics" if getattr(args, "statistics", False) else args.format
     stream: JsonStream | JsonLines | None = None
-    if mode == "check" and args.format == "json":
+    if mode == "check" and fmt == "json":
         stream = JsonStream(sys.stdout.write)
-    elif mode == "check" and args.format == "json-lines":
+    elif mode == "check" and fmt == "json-lines":
         stream = JsonLines(sys.stdout.write, args.repo, roots)
+    elif mode == "check" and fmt == "junit":
+        from dfmod.output.junit import Junit  # each format imported only when chosen
+
+        junit = Junit(codemods)
+    if fmt == "full":
+        from dfmod.output import formats
+        from dfmod.output.full import Full
+
+        full = Full(codemods, args.show_fixes,
+                    colour=formats.use_colour(sys.stdout if mode == "check" else sys.stderr))
     patch_file: TextIO | None = None
     if mode == "diff" and args.patch:
         try:
@@ -418,9 +477,14 @@ def _run(args: argparse.Namespace) -> int:
         changed = changed or result.changed
         if stream is not None:
             stream.add(result.findings)
-        elif mode == "check" and args.format in ("sarif", "github"):
+        elif mode == "check" and fmt in ("sarif", "github", "gitlab"):
             located.extend(result.findings)
-        elif mode == "check":
+        elif mode == "check" and fmt == "junit":
+            junit.add(result.path, result.findings)
+        elif mode in ("check", "fix") and fmt == "full":
+            checked = result.before if mode == "check" else result.after  # what the findings are in
+            (sys.stdout if mode == "check" else sys.stderr).write(full.render(result.findings, checked))
+        elif mode == "check" and fmt == "concise":
             _write(sys.stdout, text_report(result.findings), _colour("colour_findings"))
         elif mode == "ignore":
             comments, commented = comments + result.comments, commented + bool(result.comments)
@@ -447,10 +511,21 @@ def _run(args: argparse.Namespace) -> int:
         patch_file.close()
     if stream is not None:
         stream.close()
-    elif mode == "check" and args.format in ("sarif", "github"):
+    elif mode == "check" and fmt == "gitlab":
+        from dfmod.output.codequality import code_quality  # each format imported only when chosen
+
+        sys.stdout.write(code_quality(located, codemods))
+    elif mode == "check" and fmt in ("sarif", "github"):
         from dfmod.output import formats
 
-        sys.stdout.write(formats.render(args.format, located, codemods))
+        sys.stdout.write(formats.render(fmt, located, codemods))
+    elif mode == "check" and fmt == "junit":
+        sys.stdout.write(junit.close())
+    elif mode == "check" and fmt == "statistics":
+        sys.stdout.write(statistics_report(tally, as_json=args.format == "json"))
+    machine = fmt not in ("concise", "full", "statistics") or args.format == "json"
+    if args.quiet or mode == "diff" or (mode == "check" and machine):
+        pass  # no summary line: a machine format is the whole of stdout
     elif mode in ("check", "ignore") and tally.total:
         _write(sys.stdout, (ignores_summary(comments, commented) + "\n" if comments else "")
                + summary(tally, files) + "\n", _colour("colour_findings"))
@@ -464,7 +539,11 @@ def _run(args: argparse.Namespace) -> int:
         status = EXIT_FINDINGS if changed or tally.total or outside else EXIT_CLEAN
     else:
         status = EXIT_FINDINGS if tally.total or outside else EXIT_CLEAN
-    return EXIT_ERROR if failed else status
+    if failed:
+        return EXIT_ERROR
+    if getattr(args, "exit_non_zero_on_fix", False) and fixed:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN if args.exit_zero else status
 
 
 if __name__ == "__main__":

@@ -152,7 +152,9 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[st
     """`dfmod verify --format json` over every case at once, by (case, rule)."""
     root = write_cases(tmp_path_factory.mktemp("cases"),
                        ("relocated", "usersite", "cache", "surfaces", "purge", "nobase"))
+    earlier = set(_verify_images())  # left by a run that was killed: not this run's to remove
     proc = dfmod("verify", "--format", "json", "--unsafe-fixes", "--network", "host", "--jobs", "6", str(root))
+    left = sorted(set(_verify_images()) - earlier)
     assert proc.returncode == 1, proc.stderr  # the before-fails cases are not verified
     records = json.loads(proc.stdout)
     by: dict[tuple[str, str], list[dict]] = {}
@@ -160,6 +162,7 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[st
         case = Path(record["file"]).parent.name
         by.setdefault((case, record["rule"]), []).append(record)
     by[("", "stderr")] = [{"text": proc.stderr}]
+    by[("", "images")] = [{"left": left}]
     yield by
     kept = _kept_dir(proc.stderr)
     if kept is not None:
@@ -185,7 +188,7 @@ def test_every_fix_of_every_case_has_a_verdict(verified: dict[tuple[str, str], l
     stderr = verified[("", "stderr")][0]["text"]
     assert "building 6 Dockerfiles before and after the fixes with `docker buildx build`" in stderr
     assert "build logs and Dockerfiles kept in" in stderr  # a build failed (surfaces, purge)
-    assert _verify_images() == [], "the dfmod-verify/ images are removed at the end"
+    assert verified[("", "images")][0]["left"] == [], "the dfmod-verify/ images are removed at the end"
 
 
 def test_venv_relocated_keeps_the_build_and_its_console_script_starts_again(verified) -> None:

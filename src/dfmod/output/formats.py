@@ -1,10 +1,11 @@
 """Machine formats for CI (SARIF, GitHub annotations) and colour for people at a terminal.
 
-`dfmod check --format sarif` writes a SARIF 2.1.0 log that GitHub code scanning accepts:
-one rule per codemod with its documentation as help, one result per finding with its
-location and, where dfmod has one, the fix as SARIF replacements. `--format github` writes
+`dfmod check --output-format sarif` writes a SARIF 2.1.0 log that GitHub code scanning
+accepts: one rule per codemod with its documentation as help, one result per finding with
+its location and, where dfmod has one, the fix as SARIF replacements. `github` writes
 workflow commands (`::warning file=…::…`) that GitHub Actions turns into annotations on
-the pull request's diff without any upload step.
+the pull request's diff without any upload step; `gitlab` (`dfmod.output.codequality`) is
+GitLab's Code Quality report.
 
 Colour is for terminals only: `use_colour` says whether a stream gets ANSI codes, and
 `colour_findings` / `colour_diff` add them to output that is otherwise byte-for-byte what
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from dfmod.linting.located import Located
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-# Bump when the inputs of `_fingerprint` change: code scanning matches alerts across runs
+# Bump when the inputs of `fingerprints` change: code scanning matches alerts across runs
 # by this value, and a changed recipe would close every alert and open it again.
 FINGERPRINT_KEY = "dfmodFindingHash/v1"
 
@@ -42,11 +43,11 @@ def render(format: str, items: Sequence[Located], codemods: Sequence[type[Codemo
     if format == "sarif":
         return sarif(items, codemods)
     if format == "github":
-        return github(items)
+        return github(items, codemods)
     raise ValueError(f"unknown format: {format!r}")
 
 
-def _fix_hint(finding: Finding) -> str:
+def fix_hint(finding: Finding) -> str:
     """What to run to fix it, so a CI reader needs no other documentation to act."""
     fix = finding.fix
     if fix is None or fix.applicability is Applicability.DISPLAY_ONLY:
@@ -76,7 +77,9 @@ def _section(documentation: str, title: str) -> str:
 
 def _rule(codemod: type[Codemod] | None, rule: str) -> dict[str, Any]:
     """A SARIF reportingDescriptor. Rules dfmod reports without a codemod (e.g. an unused
-    suppression) get a minimal one: SARIF wants every result's rule described."""
+    suppression) get a minimal one: SARIF wants every result's rule described. No
+    `helpUri`: SARIF wants an absolute URI, and the rule's documentation has no published
+    address (`dfmod.output.rulesdoc.RULES_PAGE`); `help` carries the documentation itself."""
     if codemod is None:
         return {"id": rule, "shortDescription": {"text": rule},
                 "defaultConfiguration": {"level": "warning"}}
@@ -110,13 +113,21 @@ def _uri(path: str) -> str:
     return quote(shown, safe="/")
 
 
-def _fingerprint(uri: str, finding: Finding, occurrence: int) -> str:
-    """Stable while lines move: the file, the rule, the message and which occurrence of
-    that same message in that file it is; not the line number."""
+def fingerprints(items: Sequence[Located], path_of: Callable[[Located], str]) -> list[str]:
+    """One fingerprint per finding, stable while lines move: a hash of the file (as
+    `path_of` names it), the rule, the message and which occurrence of that same message
+    in that file it is; not the line number. Code scanning and GitLab match findings across
+    runs by it, so two findings never share one."""
     import hashlib
 
-    key = "\0".join((uri, finding.rule, finding.message, str(occurrence)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    seen: dict[tuple[str, str, str], int] = {}
+    out = []
+    for item in items:
+        key = (path_of(item), item.finding.rule, item.finding.message)
+        seen[key] = seen.get(key, 0) + 1
+        text = "\0".join((*key, str(seen[key])))
+        out.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return out
 
 
 def _fixes(uri: str, finding: Finding) -> list[dict[str, Any]]:
@@ -151,24 +162,21 @@ def sarif(items: Sequence[Located], codemods: Sequence[type[Codemod]],
     rule_ids = list(by_id)
     rule_ids += sorted({item.finding.rule for item in items} - set(by_id))
     index = {rule: position for position, rule in enumerate(rule_ids)}
-    seen: dict[tuple[str, str, str], int] = {}
     results = []
-    for item in items:
+    for item, fingerprint in zip(items, fingerprints(items, lambda item: _uri(item.path)), strict=True):
         finding = item.finding
         uri = _uri(item.path)
-        key = (uri, finding.rule, finding.message)
-        seen[key] = seen.get(key, 0) + 1
         result: dict[str, Any] = {
             "ruleId": finding.rule,
             "ruleIndex": index[finding.rule],
             "level": "warning",
-            "message": {"text": finding.message + _fix_hint(finding)},
+            "message": {"text": finding.message + fix_hint(finding)},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": uri},
                 "region": {"startLine": item.line, "startColumn": item.column,
                            "endLine": item.end_line, "endColumn": item.end_column},
             }}],
-            "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(uri, finding, seen[key])},
+            "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
         }
         fixes = _fixes(uri, finding)
         if fixes:
@@ -206,12 +214,15 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(items: Sequence[Located]) -> str:
+def github(items: Sequence[Located], codemods: Sequence[type[Codemod]] = ()) -> str:
     """One `::warning` workflow command per finding.
 
     Columns are given only when the finding starts and ends on one line: GitHub rejects
-    `col`/`endColumn` on an annotation that spans lines.
+    `col`/`endColumn` on an annotation that spans lines. The title is the rule and, for a
+    codemod's rule, where its documentation is (`dfmod.output.rulesdoc.docs_url`): the
+    message says what is wrong in a line, the documentation why.
     """
+    documented = {codemod.id for codemod in codemods}
     lines = []
     for item in items:
         properties = [("file", display_path(item.path)), ("line", str(item.line))]
@@ -221,11 +232,19 @@ def github(items: Sequence[Located]) -> str:
             properties.append(("endColumn", str(item.end_column)))
         else:
             properties.append(("endLine", str(item.end_line)))
-        properties.append(("title", item.finding.rule))
+        properties.append(("title", _title(item.finding.rule, documented)))
         rendered = ",".join(f"{name}={escape_property(value)}" for name, value in properties)
-        message = escape_data(item.finding.message + _fix_hint(item.finding))
+        message = escape_data(item.finding.message + fix_hint(item.finding))
         lines.append(f"::warning {rendered}::{message}\n")
     return "".join(lines)
+
+
+def _title(rule: str, documented: set[str]) -> str:
+    if rule not in documented:
+        return rule
+    from dfmod.output.rulesdoc import docs_url
+
+    return f"{rule} ({docs_url(rule)})"
 
 
 # --- Colour ----------------------------------------------------------------------------

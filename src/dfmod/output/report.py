@@ -40,10 +40,12 @@ def ignores_summary(comments: int, files: int) -> str:
 
 
 class Tally:
-    """Counts for the summary line, so reports can stream instead of holding every finding."""
+    """Counts for the summary line and `--statistics`, so reports can stream instead of
+    holding every finding."""
 
     def __init__(self) -> None:
         self.total = self.safe = self.unsafe = 0
+        self.rules: dict[str, list[int]] = {}  # rule: [findings, safe fixes, unsafe fixes]
 
     def add(self, items: list[Located]) -> None:
         for item in items:
@@ -51,6 +53,44 @@ class Tally:
             marker = _marker(item.finding)
             self.safe += marker == " [*]"
             self.unsafe += marker == " [*unsafe]"
+            counts = self.rules.setdefault(item.finding.rule, [0, 0, 0])
+            counts[0] += 1
+            counts[1] += marker == " [*]"
+            counts[2] += marker == " [*unsafe]"
+
+    def statistics(self) -> list[dict[str, object]]:
+        """Per rule, most findings first (then by id): what `--statistics` shows."""
+        ordered = sorted(self.rules.items(), key=lambda entry: (-entry[1][0], entry[0]))
+        return [{"rule": rule, "count": count, "fixable": safe, "unsafe_fixable": unsafe}
+                for rule, (count, safe, unsafe) in ordered]
+
+
+def statistics_report(tally: Tally, as_json: bool = False) -> str:
+    """`--statistics`, like ruff's: a line per rule with its count and how many of those
+    `--fix` (and `--unsafe-fixes`) would fix; with `--output-format json` the same as a
+    JSON array of `Tally.statistics` records.
+
+        3  cache-mount-no-cache-dir  3 fixable
+        2  masked-failure            2 fixable with --unsafe-fixes
+        1  compose-missing-healthcheck
+    """
+    rows = tally.statistics()
+    if as_json:
+        return json.dumps(rows, indent=2) + "\n"
+    if not rows:
+        return ""
+    count_width = max(len(str(row["count"])) for row in rows)
+    rule_width = max(len(str(row["rule"])) for row in rows)
+    lines = []
+    for row in rows:
+        fixable = []
+        if row["fixable"]:
+            fixable.append(f"{row['fixable']} fixable")
+        if row["unsafe_fixable"]:
+            fixable.append(f"{row['unsafe_fixable']} fixable with --unsafe-fixes")
+        line = f"{row['count']:>{count_width}}  {row['rule']:<{rule_width}}  {', '.join(fixable)}"
+        lines.append(line.rstrip() + "\n")
+    return "".join(lines)
 
 
 def summary(items: list[Located] | Tally, files: int, fixed: int = 0) -> str:

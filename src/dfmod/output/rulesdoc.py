@@ -17,6 +17,21 @@ from dfmod.linting.edits import Applicability
 
 REGENERATE = "python -m dfmod.output.rulesdoc > docs/rules.md"
 
+# Where a rule's long reason lives, for every output format that links it (the full
+# format's footer, GitHub annotation titles, GitLab, JUnit): this page, in dfmod's
+# repository, at the rule's own `## ID` heading, whose anchor is the id (ids are lower
+# case words and hyphens, which GitHub's and GitLab's Markdown slugs keep as they are).
+# A path rather than a web address: dfmod has no published home to point at, and a link
+# made up here would break. SARIF wants an absolute `helpUri`, so it gets none and carries
+# the documentation itself as the rule's `help`.
+RULES_PAGE = "docs/rules.md"
+
+
+def docs_url(rule: str) -> str:
+    """The rule's section of the rules page: `docs/rules.md#ID`."""
+    return f"{RULES_PAGE}#{rule}"
+
+
 _APPLICABILITY = {
     Applicability.SAFE: "safe — keeps behaviour and comments; applied by `dfmod apply --fix`",
     Applicability.UNSAFE: "unsafe — may change what the build does; applied only with `--unsafe-fixes`",

@@ -177,7 +177,7 @@ def run_cli(args: argparse.Namespace, targets: list[Target], overrides: Override
             except InputError as error:
                 sys.stderr.write(f"dfmod: error: {error}\n")
                 failed = True
-    fmt = getattr(args, "format", "text")
+    fmt = getattr(args, "format", "concise")  # `full` (from `apply --fix --verify`) reads as concise
     if fmt == "json":
         sys.stdout.write(report.json_text(items))
     elif fmt == "json-lines":
@@ -189,7 +189,7 @@ def run_cli(args: argparse.Namespace, targets: list[Target], overrides: Override
     else:
         sys.stdout.write(report.text_report(items))
     summary = report.summary(items)
-    (sys.stdout if fmt == "text" else sys.stderr).write(summary + "\n")
+    (sys.stdout if fmt in ("concise", "full") else sys.stderr).write(summary + "\n")
     if outcome.log_dir:
         sys.stderr.write(f"dfmod verify: build logs and Dockerfiles kept in {outcome.log_dir}\n")
     if outcome.images:

@@ -115,7 +115,8 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     if mode == "check":
         findings = check(doc, settings.instances(doc.kind), settings)
         result.findings = [Located.of(doc, item) for item in findings]
-        result.before = None  # not needed: keep memory flat over thousands of files
+        if not result.findings:  # the full format shows the lines of findings; else not needed:
+            result.before = None  # keep memory flat over thousands of files
         return result, []
     if mode == "ignore":
         ignored = add_ignores(doc, settings)
