@@ -92,7 +92,7 @@ def _nothing_to_cache(call: ToolCall) -> bool:
 
 def _even_false(value: str) -> str:
     """pip reads every value of `PIP_NO_CACHE_DIR`, `0` and `false` included, as "no cache"."""
-    return " (every value does, `0` and `false` too)" if value.strip("'\"").lower() in (
+    return " (any value does)" if value.strip("'\"").lower() in (
         "0", "false", "no", "off") else ""
 
 
@@ -141,8 +141,8 @@ class CacheMountNoCacheDir(Codemod):
             if word.value in tool.no_cache_flags:
                 yield self.finding(
                     word.span,
-                    f"`{word.value}` stops {tool.label} from using its cache, so the cache "
-                    f"mount at {target} is dead weight: every build downloads again",
+                    f"`{word.value}` turns off {tool.label}'s cache: the cache mount at {target} "
+                    "goes unused and every build downloads again",
                     Fix((remove_word(ctx.doc.text, word.span, ctx.doc.escape),),
                         Applicability.SAFE, f"Remove `{word.value}`"),
                 )
@@ -151,8 +151,8 @@ class CacheMountNoCacheDir(Codemod):
             if name == tool.no_cache_env and tool.disables_cache(value):
                 yield self.finding(
                     assignment.span,
-                    f"`{assignment.raw}` disables {tool.label}'s cache{_even_false(value)}, so the "
-                    f"cache mount at {target} is dead weight: every build downloads again",
+                    f"`{assignment.raw}` turns off {tool.label}'s cache{_even_false(value)}: the "
+                    f"cache mount at {target} goes unused and every build downloads again",
                     Fix((remove_word(ctx.doc.text, assignment.span, ctx.doc.escape),),
                         Applicability.SAFE, f"Remove `{assignment.raw}`"),
                 )
@@ -163,26 +163,23 @@ class CacheMountNoCacheDir(Codemod):
                 reported_env.add(source.start)
                 yield self.finding(
                     source,
-                    f"`ENV {tool.no_cache_env}={value}` disables {tool.label}'s cache"
-                    f"{_even_false(value)} for the RUN at "
-                    f"line {instruction.start_line}, whose cache mount at {target} is then "
-                    "dead weight; it also applies to later RUNs and the running container",
+                    f"`ENV {tool.no_cache_env}={value}` turns off {tool.label}'s cache"
+                    f"{_even_false(value)}: the cache mount of the RUN at line "
+                    f"{instruction.start_line} ({target}) goes unused",
                 )
 
     def _misdirected(self, ctx: Context, mount: Mount, tool: CacheTool, owner: Account,
                      directory: str) -> Finding:
         if not owner.created:  # its home, so its cache, is the base image's to decide
-            return self.finding(mount.flag.span, f"this RUN runs {tool.label} as user "
-                                f"`{owner.name}`, not root: the cache mount at {mount.target} "
-                                "is never used")
-        message = (f"this RUN runs {tool.label} as user `{owner.name}`, whose cache is "
-                   f"{directory}: the cache mount at {mount.target} is never used")
+            return self.finding(mount.flag.span, f"{tool.label} runs as `{owner.name}`, not root: "
+                                f"the cache mount at {mount.target} is never used")
+        message = (f"{tool.label} runs as `{owner.name}`, whose cache is {directory}: the "
+                   f"cache mount at {mount.target} is never used")
         target_field = mount.get("target", "dst", "destination")
         exact = mount.flag.value_span is not None and len(mount.flag.value_span) == len(
             mount.flag.value or "")
         if owner.uid is None or target_field is None or not exact:
-            return self.finding(mount.flag.span, message + " (point it at the user's cache "
-                                "directory and set `uid=`)")
+            return self.finding(mount.flag.span, message)
         edits = [Edit(target_field.span.start, target_field.span.end,
                       f"{target_field.key}={directory}")]
         uid_field = mount.get("uid")

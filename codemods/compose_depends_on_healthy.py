@@ -16,7 +16,8 @@ The message also says when waiting would go wrong:
   (`python:*-slim` has neither, `python:*-alpine` and `alpine` no curl, `debian` and
   `ubuntu` neither; a build that installs packages or copies from another stage may add
   them and is trusted): it never passes, and waiting for it would make `docker compose up`
-  fail.
+  fail. The message names it when no other dependency has a healthcheck to wait for (then
+  there is no fix); otherwise the fix keeps `condition: service_started` for it.
 
 ## Why it is bad
 The short form means `condition: service_started`: Compose starts the dependant as soon as
@@ -169,30 +170,21 @@ class ComposeDependsOnHealthy(Codemod):
 
 def _message(name: str, healthy: list[str], broken: dict[str, tuple[str, str]],
              model: ComposeModel) -> str:
-    parts = []
+    """What the short form costs here, each service named once. A dependency whose
+    healthcheck can never pass is named only when it is the reason nothing is rewritten;
+    the documentation says why the fix leaves it as it is."""
     if healthy:
-        parts.append(
-            f"short-form `depends_on` only waits for {join_names(healthy)} to start, not to pass "
-            f"{agree(healthy, 'its healthcheck', 'their healthchecks')}: `{name}` can start before "
-            f"{agree(healthy, 'it is', 'they are')} ready")
-        slow = {dependency: window for dependency in healthy
-                if (window := _short_window(model.service(dependency).data)) is not None}  # type: ignore[union-attr]
-        if slow:
-            names = list(slow)
-            windows = (next(iter(slow.values())) if len(set(slow.values())) == 1
-                       else ", ".join(f"`{dependency}`: {window}" for dependency, window in slow.items()))
-            parts.append(
-                f"{join_names(names)} {agree(names, 'has', 'have')} no `start_period`, so Compose "
-                f"waits only `retries` × `interval` ({windows}) before "
-                f"{agree(names, 'it counts', 'they count')} as unhealthy and `docker compose up` "
-                "fails: a slower start needs a `start_period`")
-    for dependency, (program, image) in broken.items():
-        outcome = (f"`{dependency}` stays `condition: service_started`" if healthy else
-                   f"`{name}` cannot wait for `{dependency}` with `condition: service_healthy` "
-                   "(`docker compose up` would fail) until the probe works")
-        parts.append(f"`{dependency}`'s healthcheck runs `{program}`, which {image} does not "
-                     f"contain: it never passes, so {outcome}")
-    return "; ".join(parts)
+        slow = [window for dependency in healthy
+                if (window := _short_window(model.service(dependency).data)) is not None]  # type: ignore[union-attr]
+        window = "" if not slow else (
+            f" (waiting gives up after {slow[0] if len(set(slow)) == 1 else 'under a minute'}: "
+            "no `start_period`)")
+        return (f"`{name}` starts as soon as {join_names(healthy)} "
+                f"{agree(healthy, 'starts', 'start')}, before "
+                f"{agree(healthy, 'its healthcheck passes', 'their healthchecks pass')}{window}")
+    return "; ".join(f"`{dependency}`'s healthcheck runs `{program}`, which {image} lacks, so "
+                     f"`{name}` cannot wait for it to be healthy"
+                     for dependency, (program, image) in broken.items())
 
 
 def _never_passes(model: ComposeModel, name: str) -> tuple[str, str] | None:
@@ -208,8 +200,7 @@ def _never_passes(model: ComposeModel, name: str) -> tuple[str, str] | None:
     image = service_image(service.data, service.base, service.dockerfile())
     if not image.lacks(program) or image.base is None:
         return None
-    where = (f"the image it is built from (`{image.base.short}`)" if image.built
-             else f"`{image.base.short}`")
+    where = f"its base `{image.base.short}`" if image.built else f"`{image.base.short}`"
     return program, where
 
 

@@ -28,8 +28,8 @@ the dependency's container is running, not when the database or API inside accep
 connections; the dependant then fails or retries at start-up. `condition: service_healthy`
 waits for readiness, but only on a healthcheck. The message says when that cannot be had at
 all: official images ship no `HEALTHCHECK` ("Explicit health checks are not added to
-official images", docker-library/faq); for other images it says "unless its image defines
-a HEALTHCHECK".
+official images", docker-library/faq); for other images it says "unless its image has
+one".
 
 Worse, `condition: service_healthy` on a dependency with no healthcheck (or a disabled one)
 does not wait forever: `docker compose up` fails at once with "dependency failed to start:
@@ -70,17 +70,16 @@ services:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding
-from dfmod.linting.wording import agree, join_names
-from dfmod.semantic.composemerge import ComposeModel, MergedService
+from dfmod.linting.wording import MOST, agree, join_names
+from dfmod.semantic.composemerge import ComposeModel
 from dfmod.semantic.images import ServiceImage, container_ports, probe, service_image
 from dfmod.syntax.compose import compose_of
 from dfmod.syntax.text import Span
-
-_FAILURE = "dependency failed to start: container {container} has no healthcheck configured"
 
 
 class ComposeMissingHealthcheck(Codemod):
@@ -117,11 +116,12 @@ class ComposeMissingHealthcheck(Codemod):
             if state == "disabled":
                 defined = False  # disabled in the compose file: the image's does not count
             reported.add(name)
-            message = (_fails(name, merged, healthy, state, image, defined) if healthy
+            message = (_fails(name, healthy, state, image, defined) if healthy
                        else _unready(name, sorted(dependants), image, defined))
             hint = probe(image.base, container_ports(merged.data))
-            if hint and state != "disabled":
-                message += f"; e.g. healthcheck: test: {hint}"
+            suggestion = f"; `{_program(hint)}` can probe it" if hint and state != "disabled" else ""
+            if len(message) + len(suggestion) <= MOST:
+                message += suggestion
             yield self.finding(Span(service.key.start, service.key.end), message)
 
 
@@ -130,38 +130,32 @@ def _unless(image: ServiceImage, defined: bool | None) -> str:
     change that."""
     if defined is False:
         return ""
-    if image.built:
-        base = f" (`{image.base.short}`)" if image.base else ""
-        return f" unless the image it is built from{base} defines a HEALTHCHECK"
-    return " unless its image defines a HEALTHCHECK"
+    if image.built and image.base:
+        return f" (unless its base `{image.base.short}` has one)"
+    return " (unless its image has one)"
+
+
+def _program(test: str) -> str:
+    """The program a suggested probe runs: `pg_isready` of `["CMD-SHELL", "pg_isready …"]`."""
+    return str(json.loads(test)[1]).split()[0]
 
 
 def _unready(name: str, dependants: list[str], image: ServiceImage, defined: bool | None) -> str:
     unless = _unless(image, defined)
-    them = join_names(dependants) if len(dependants) == 1 else "them"
     where = " in the compose files" if unless else ""
-    return (f"{join_names(dependants)} {agree(dependants, 'depends', 'depend')} on `{name}`, "
-            f"which has no healthcheck{where}: Compose starts {them} as soon as the `{name}` "
-            f"container is running, not when `{name}` is ready, and `condition: service_healthy` "
-            f"cannot wait for it{unless}")
+    return (f"`{name}` has no healthcheck{where}, so {join_names(dependants, limit=3)} can start "
+            f"before it is ready{unless}")
 
 
-def _fails(name: str, service: MergedService, healthy: list[str], state: str | None,
-           image: ServiceImage, defined: bool | None) -> str:
-    container = service.data.get("container_name")
-    if not isinstance(container, str) or "$" in container:
-        container = f"PROJECT-{name}-1"
-    failure = _FAILURE.format(container=container)
+def _fails(name: str, healthy: list[str], state: str | None, image: ServiceImage,
+           defined: bool | None) -> str:
     healthy = sorted(healthy)
-    asks = (f"{join_names(healthy)} {agree(healthy, 'waits', 'wait')} for `{name}` with "
-            "`condition: service_healthy`")
+    asks = f"{join_names(healthy, limit=3)} {agree(healthy, 'waits', 'wait')} for `{name}` to be healthy"
     if state == "disabled":
-        return f"{asks}, but `{name}`'s healthcheck is disabled: `docker compose up` fails with \"{failure}\""
+        return f"{asks}, but its healthcheck is disabled: `docker compose up` fails"
     unless = _unless(image, defined)
-    if not unless:
-        return f"{asks}, but `{name}` has no healthcheck: `docker compose up` fails with \"{failure}\""
-    return (f"{asks}, but `{name}` has no healthcheck in the compose files:{unless}, "
-            f"`docker compose up` fails with \"{failure}\"")
+    where = " in the compose files" if unless else ""
+    return f"{asks}, but it has no healthcheck{where}: `docker compose up` fails{unless}"
 
 
 def _waiting(model: ComposeModel) -> dict[str, dict[str, str]]:

@@ -96,7 +96,7 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, EnsureLine, Finding, Fix
-from dfmod.linting.wording import agree, join_names
+from dfmod.linting.wording import join_names
 from dfmod.semantic.credentials import Credential, Occurrence, credentials
 from dfmod.syntax.compose import ComposeFile, compose_of
 from dfmod.syntax.source import InputError, OutsideProject, read_source
@@ -126,19 +126,13 @@ class ComposeSecretLiteral(Codemod):
     def _finding(self, doc: ComposeFile, credential: Credential, variable: str | None,
                  example: str, listed: set[str] | None) -> Finding:
         first = credential.occurrences[0]
-        suggested = variable or _natural_name(credential)
-        use = f"`${{{suggested}}}`" if suggested else "interpolation"
-        several = len(credential.occurrences) > 1
-        message = (f"{_what(credential)}: it is committed with the compose file; use {use}"
-                   f"{' in all of them' if several else ''} and set it in `.env`")
+        message = f"{_what(credential)}, committed with the compose file"
         if credential.elsewhere:
             places = [f"`{key}` of `{owner}`" for owner, key in credential.elsewhere]
-            message += (f"; the same text is also in {join_names(places, quote=False)}, "
-                        "which the fix would not change: edit it there too, by hand")
+            message += f" and also in {join_names(places, limit=2, quote=False)}: fix it by hand"
             variable = None
         companions: tuple[EnsureLine, ...] = ()
         if variable is not None and listed is not None and variable not in listed:
-            message += f" (and list `{variable}=` in .env.example)"
             companions = (EnsureLine(example, f"{variable}="),)
         fix = None if variable is None else _fix(doc, credential, variable, companions)
         return self.finding(Span(first.node.start, first.node.end), message, fix)
@@ -201,26 +195,23 @@ def _variables(found: list[Credential], filled: set[str]) -> list[str | None]:
 
 
 def _what(credential: Credential) -> str:
-    """What is wrong, naming every place the credential is written."""
+    """What is wrong, naming each key once (a key in several services: how many)."""
     items = credential.occurrences
-    owners = [item.owner for item in items]
+    owners = list(dict.fromkeys(item.owner for item in items))
     if credential.defaults and all(item.shape == "default" for item in items):
-        name = credential.defaults[0]
-        where = f" in {join_names(owners)}" if len(set(owners)) > 1 else ""
-        return f"`{name}` falls back to a literal secret{where}, used whenever it is not set"
-    if len(items) == 1:
-        item = items[0]
-        if item.shape == "url":
-            return f"`{item.name}` has a literal password in its URL"
-        return f"`{item.name}` has a literal secret value"
-    places = [_place(item, len(set(owners)) > 1) for item in items]
-    return f"{join_names(places, quote=False)} {agree(places, 'holds', 'hold')} the same literal secret"
+        where = f" in {len(owners)} services" if len(owners) > 1 else ""
+        return f"`{credential.defaults[0]}` falls back to a literal secret{where} whenever it is unset"
+    places = list(dict.fromkeys(_place(item) for item in items))
+    if len(places) == 1:
+        where = f" in {len(owners)} services" if len(owners) > 1 else ""
+        shape = "a literal password in its URL" if items[0].shape == "url" else "a literal secret value"
+        return f"`{items[0].name}` has {shape}{where}"
+    return f"{join_names(places, limit=3, quote=False)} hold the same literal secret"
 
 
-def _place(item: Occurrence, name_owner: bool) -> str:
-    where = {"value": f"`{item.name}`", "url": f"the password in `{item.name}`",
-             "default": f"the default of `{item.name}`"}[item.shape]
-    return f"{where} in `{item.owner}`" if name_owner else where
+def _place(item: Occurrence) -> str:
+    return {"value": f"`{item.name}`", "url": f"`{item.name}`'s password",
+            "default": f"`{item.name}`'s default"}[item.shape]
 
 
 def _fix(doc: ComposeFile, credential: Credential, variable: str,
@@ -249,6 +240,8 @@ def _fix(doc: ComposeFile, credential: Credential, variable: str,
     description = f"Use `{interpolation}` interpolation"
     if len(edits) > 1:
         description += f" in all {len(edits)} places"
+    if companions:
+        description += " and list it in .env.example"
     return Fix(tuple(edits), Applicability.UNSAFE, description, companions)
 
 

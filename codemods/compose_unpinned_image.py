@@ -74,20 +74,20 @@ def image_tag(reference: str) -> str | None:
 
 
 def unpinned(tag: str | None) -> str | None:
-    """Why a tag names no version, as a clause about the image (`None` if it may name one)."""
+    """Why a tag names no version, as words after the image (`None` if it may name one)."""
     if tag is None:
-        return "it has no tag, so it means `latest`, which moves with every push"
+        return " with no tag, that is `latest`, which moves with every push"
     parts = tag.lower().split("-")
     if parts[0] == "latest":
-        return f"its tag `{tag}` moves with every push"
+        return ", which moves with every push"
     if not all(part in _CHANNELS | _BRANCHES | _VARIANTS for part in parts):
         return None
     if parts[0] in _BRANCHES:
-        return f"its tag `{tag}` follows a development branch and moves with every build"
+        return ", a development branch that moves with every build"
     if parts[0] in _CHANNELS:
-        return f"its tag `{tag}` names a release channel, not a version, and moves to each new release"
+        return ", a release channel that moves to each new release"
     if all(part in _VARIANTS for part in parts):
-        return f"its tag `{tag}` names a variant, not a version, and moves to each new release"
+        return ", a variant that moves to each new release"
     return None
 
 
@@ -122,8 +122,7 @@ class ComposeUnpinnedImage(Codemod):
         for reference, use in uses.items():
             why = unpinned(image_tag(reference))
             if why is not None and not use.built:
-                services = join_names(use.services)
+                services = join_names(use.services, limit=3)
                 yield self.finding(
                     Span(use.node.start, use.node.end),
-                    f"{services} {agree(use.services, 'runs', 'run')} image `{reference}`: {why}, "
-                    "so each pull can run a different version; pin a release tag or a digest")
+                    f"{services} {agree(use.services, 'runs', 'run')} `{reference}`{why}")

@@ -430,7 +430,7 @@ class CopyBeforeInstall(Codemod):
         sources = " ".join(plan.missing)
         return self.finding(copy.span, message, Fix(
             tuple(plan.edits()), Applicability.UNSAFE,
-            f"Copy {sources} before the install and the rest of the context after it"))
+            f"Copy {sources} first and the rest after the install"))
 
 
 class _Plan:

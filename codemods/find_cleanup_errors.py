@@ -217,16 +217,15 @@ def _silenced(command: Command) -> bool:
 
 def _message(find: FindCommand, removals: list[FindAction], hidden_by: str | None) -> str:
     if any(not action.batched for action in removals):
-        message = "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1"
+        message = "find walks into each directory `rm -rf {} \\;` just deleted and exits 1"
     else:
         name = f"`{_containers(find)[0]}`"
         if any(action.word.value == "-execdir" for action in removals):
-            message = f"`-execdir rm -rf {{}} +` deletes first: find exits 1 when a matched {name} has subdirectories"
+            message = (f"`-execdir rm -rf {{}} +` deletes first, so find exits 1 when a matched {name} "
+                       "has subdirectories")
         else:
-            message = f"nested {name} directories make find exit 1 once their paths fill a second `rm` batch (rare)"
-    if hidden_by:
-        message += f"; {hidden_by} hides that, and every real error"
-    return message + "; add `-prune`"
+            message = f"find can exit 1 (rarely) once nested {name} directories fill a second `rm` batch"
+    return f"{message}, and {hidden_by} hides that and every real error" if hidden_by else message
 
 
 def _exit_zero(element: Element) -> bool:
@@ -242,7 +241,7 @@ def _exited_by(element: Element) -> str | None:
     index = element.index
     if index + 1 < len(chain.elements) and chain.operators[index].text == "||" and _exit_zero(
             chain.elements[index + 1]):
-        return "the `|| exit 0` after it"
+        return "its `|| exit 0`"
     for first, last in chain.and_or_lists():
         if first <= index <= last:
             if last + 1 < len(chain.elements) and _exit_zero(chain.elements[last + 1]) and (
@@ -286,7 +285,7 @@ class FindCleanupErrors(Codemod):
     def _finding(self, element: Element, find: FindCommand, removals: list[FindAction]) -> Finding | None:
         scoped = is_scoped_tolerance(element)
         piped = element.kind == "pipeline" and element.commands[-1] is not find.command
-        hidden_by = ("the `|| true` after it" if scoped or tolerated_by(element) is not None
+        hidden_by = ("its `|| true`" if scoped or tolerated_by(element) is not None
                      else _exited_by(element) or ("the pipe" if piped else None))
         message = _message(find, removals, hidden_by)
         if self.options["style"] == "scoped" and hidden_by is None and element.kind == "command":

@@ -258,17 +258,11 @@ def _target(element: Element) -> _Target | None:
 def _message(target: _Target) -> str:
     names = " and ".join(f"`*.{kind}`" for kind in target.kinds)
     if target.matches_nothing:
-        return (f"this find deletes no {names}: {target.matches_nothing}, so it does "
-                "nothing (and would lose package metadata if it did)")
+        return f"this find deletes no {names}: {target.matches_nothing}, so it does nothing"
     if target.delete_fails:
         return (f"`-delete` cannot remove the non-empty {names} directories, so this find "
-                "fails (Directory not empty); removing them would lose installed packages' "
-                "metadata: importlib.metadata.version() would raise PackageNotFoundError and "
-                "entry-point plugins would no longer be found")
-    return (f"this deletes installed packages' metadata ({names}): "
-            "importlib.metadata.version() then raises PackageNotFoundError, entry-point "
-            "plugins (pytest, celery, flake8, opentelemetry…) are no longer found and "
-            "pkg_resources lookups fail; console scripts keep working")
+                "fails (Directory not empty)")
+    return f"this deletes packages' metadata ({names}): `importlib.metadata` and entry points then fail"
 
 
 class KeepDistInfo(Codemod):
@@ -307,8 +301,8 @@ class KeepDistInfo(Codemod):
         element = target.element
         message = _message(target)
         if target.selects_more:
-            return self.finding(element.span, message + " (this find also selects other "
-                                "files; remove the metadata pattern by hand)")
+            return self.finding(element.span, message + "; the find also selects other "
+                                "files: edit it by hand")
         text, escape = ctx.doc.text, ctx.doc.escape
         if target.operands:
             edits = [remove_word(text, word.span, escape) for word in target.operands]

@@ -206,9 +206,10 @@ class MaskedFailure(Codemod):
         if any(line_of(doc, item) == line_of(doc, mask.guarded) for item in shared):
             # `ls /x && ls /y || true`: tell them apart by their text
             guarded, names = describe(doc, mask.guarded, here, True), describe_each(doc, mask.others, here, True)
-        elif shared:  # `find` (line 9) after `find` (lines 6 and 7)
-            guarded = describe(doc, mask.guarded)
-        message = f"`{snippet(doc, mask.span, 32)}` after {guarded} also swallows a failure of "
+        elif shared:  # `find` after `find` (lines 6 and 7): name it once
+            guarded = ""
+        after = f" after {guarded}" if guarded else ""
+        message = f"`{snippet(doc, mask.span, 32)}`{after} also swallows a failure of "
         line = shared_line(doc, mask.others)
         if line is not None and line != here and len(names) > 1:  # `a` and `b` (line 2)
             names = [name.rsplit(" (line ", 1)[0] for name in names]
@@ -309,8 +310,7 @@ class MaskedFailure(Codemod):
             return None
         names = join_names(describe_each(doc, ignored), limit=3, quote=False)
         if errexit is None:
-            message = (f"this heredoc runs without `set -e`: a failure of {names} does not fail "
-                       "the build, only the last command's does")
+            message = f"this heredoc runs without `set -e`, so a failure of {names} does not fail the build"
         else:
             line = doc.position(chain.elements[lists[errexit][0]].span.start)[0]
             message = (f"this heredoc turns on `set -e` only at line {line}: a failure of {names} "

@@ -123,8 +123,8 @@ class MaskedInstallFailure(Codemod):
         if mask.others:  # in source order, each name once: `pip install` (lines 2 and 4)
             names = describe_each(doc, [*mask.others, mask.guarded], here)
             failed = "a failure of " + join_names(names, limit=3, quote=False)
-        message = (f"`{snippet(doc, mask.span, 32)}` turns {failed} into success: the image is built "
-                   f"without {what} and fails only at run time")
+        message = (f"`{snippet(doc, mask.span, 32)}` hides {failed}: the image builds without "
+                   f"{what} and fails at run time")
         if mask.conditions:
             # `command -v pip && pip install x || true`: without the tolerance, a "no" from
             # the condition would fail the build.

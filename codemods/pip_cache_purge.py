@@ -169,20 +169,17 @@ class PipCachePurge(Codemod):
         if env_disabled or _disables_cache(purge.command):
             cause = (f"`ENV {_NO_CACHE_ENV}`" if env_disabled
                      else f"`{_NO_CACHE_FLAG}` / `{_NO_CACHE_ENV}` on the command")
-            message = (f"`{spelled}` exits 1 here, failing the build: {cause} disables pip's "
-                       "cache, and pip cache commands refuse to run without it")
+            message = (f"`{spelled}` fails the build (exit 1): {cause} turns off the cache "
+                       "it needs")
         elif mount is not None:
-            message = (f"`{spelled}` empties the cache mount at {mount.target}, which is not "
-                       "part of the image: the next build downloads every package again")
+            message = (f"`{spelled}` empties the cache mount at {mount.target}, which is not in "
+                       "the image: the next build downloads everything again")
         elif all(_disables_cache(install.command) for install in installs):
-            message = (f"`{spelled}` has nothing of this RUN to delete: its pip installs already "
-                       f"use `{_NO_CACHE_FLAG}`; it only fails the build (exit 1) once the cache "
-                       f"is disabled, e.g. by `ENV {_NO_CACHE_ENV}=1`")
+            message = (f"`{spelled}` has nothing to delete (the installs use `{_NO_CACHE_FLAG}`) "
+                       "and fails the build once the cache is turned off")
         else:
-            message = (f"`{spelled}` deletes the cache this RUN's pip installs just wrote; "
-                       f"`{_NO_CACHE_FLAG}` keeps it from being written, and the purge fails "
-                       "the build (exit 1) once the cache is disabled, e.g. by "
-                       f"`ENV {_NO_CACHE_ENV}=1`")
+            message = (f"`{spelled}` deletes the cache this RUN's pip installs just wrote, and "
+                       "fails the build once the cache is turned off")
         element = _element_of(script, purge.command)
         removal = None if element is None else remove_element(
             ctx.doc.text, element, ctx.doc.escape)

@@ -64,16 +64,15 @@ from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
-from dfmod.semantic.state import base_image_env, defined_names, image_repository
+from dfmod.semantic.state import base_image_env, defined_names
 from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_INCLUDES = "the C compiler then searches the current directory for headers"
+_INCLUDES = "the compiler searches the current directory for headers"
 _CONSEQUENCES = {
-    "PYTHONPATH": "Python puts the working directory on sys.path ahead of the standard library, "
-                  "so a file there named like a module is imported instead of it",
-    "LD_LIBRARY_PATH": "the dynamic loader then searches the current directory for libraries",
+    "PYTHONPATH": "the working directory shadows the standard library",
+    "LD_LIBRARY_PATH": "the loader searches the current directory for libraries",
     "CPATH": _INCLUDES,
     "C_INCLUDE_PATH": _INCLUDES,
     "CPLUS_INCLUDE_PATH": _INCLUDES,
@@ -190,23 +189,18 @@ class UndefinedEnvVar(Codemod):
                  edit: tuple[int, int, str]) -> Finding:
         assert instruction.stage is not None
         name = pair.name
-        image = ctx.doc.root(instruction.stage).base
         consequence = _CONSEQUENCES[name]
         if not edit[2].startswith(f"${{{name}:+:"):
-            shape = "starts with `:`"
+            shape = "starts with"
         elif raw[edit[1]:].strip('"'):
-            shape = "contains `::`"
+            shape = "has"
         else:
-            shape = "ends with `:`"
-        effect = (f"BuildKit expands it to nothing and the value {shape}, an empty entry: "
-                  f"{consequence}")
+            shape = "ends in"
+        effect = f"the value {shape} an empty entry and {consequence}"
         if base_image_env(ctx.doc, instruction.stage) is not None:
-            message = (f"`${name}` is not set here (no earlier ENV/ARG {name}, and the "
-                       f"`{image_repository(image)}` base image does not set it): {effect}")
+            message = f"`${name}` is unset here, so {effect}"
         else:
-            message = (f"`${name}` is not set by an earlier ENV/ARG and dfmod does not know "
-                       f"whether base image `{image}` sets it; if not, {effect} (if it does, "
-                       "the fix changes nothing)")
+            message = f"unless the base image sets `${name}`, {effect}"
         start = pair.value_span.start
         fix = Fix((Edit(start + edit[0], start + edit[1], edit[2]),), Applicability.SAFE,
                   f"Add the separator only when ${name} is set: `{edit[2]}`")

@@ -155,8 +155,8 @@ class VenvRelocated(Codemod):
 
     def _report(self, ctx: Context, copy: Instruction, venv: Venv, source: str, landed: str,
                 stage_name: str, source_count: int) -> Finding:
-        message = (f"`COPY --from={stage_name}` moves the venv built at {venv.path} to {landed}, "
-                   "where its console scripts fail: their shebangs name the old path")
+        message = (f"`COPY --from={stage_name}` moves the venv from {venv.path} to {landed}, where "
+                   "its console scripts fail: their shebangs name the old path")
         fix = None
         if source_count == 1 and source == venv.path and copy.json_args is None:
             fix = self._fix(ctx, copy, venv.path, landed)
@@ -178,8 +178,7 @@ class VenvRelocated(Codemod):
             inside = posixpath.relpath(built, target)
             if all(not ctx.build.sends(posixpath.join(source, inside)) for source in sources):
                 return ""
-            return (f"; `.dockerignore` must exclude `{name}`: line {item.start_line} copies the "
-                    f"context into {target}")
+            return f" (`.dockerignore` must exclude `{name}`: line {item.start_line} copies over it)"
         return ""
 
     def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:

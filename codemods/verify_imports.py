@@ -126,7 +126,7 @@ from typing import Any, ClassVar
 from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
-from dfmod.linting.wording import join_names
+from dfmod.linting.wording import fitted, join_names
 from dfmod.semantic.environments import (
     SYSTEM,
     install_environment,
@@ -311,13 +311,13 @@ class VerifyImports(Codemod):
                  scripts: list[str], exposure: str, definite: bool = False) -> Finding:
         doc = ctx.doc
         names = [*missing, *distributions, *(basename(name) for name in scripts)]
+        note = f" ({ctx.build.note})" if ctx.build.note else ""
         if definite:
-            message = f"{exposure}: `{interpreter}` cannot import {join_names(names, 4)}"
+            message = fitted(lambda limit: f"{exposure}: `{interpreter}` cannot import "
+                             f"{join_names(names, limit)}{note}")
         else:
-            message = (f"{exposure}, and no build step checks that `{interpreter}` finds "
-                       f"{join_names(names, 4)}: a miss fails only at container start")
-        if ctx.build.note:
-            message += f" ({ctx.build.note})"
+            message = fitted(lambda limit: f"{exposure}, and no RUN checks that `{interpreter}` "
+                             f"imports {join_names(names, limit)}: a miss fails at run time{note}")
         base = doc.lineage(final)[0].base.lower()
         keyword_span = found.instruction.keyword_span
         if any(name in base for name in _WINDOWS):
@@ -344,7 +344,7 @@ class VerifyImports(Codemod):
         if edit is None:
             return self.finding(keyword_span, message)
         return self.finding(keyword_span, message, Fix(
-            (edit,), Applicability.UNSAFE, f"Add `{line}` after line {after.end_line}"))
+            (edit,), Applicability.UNSAFE, f"Check the imports in a RUN after line {after.end_line}"))
 
 
 def _verification_code(modules: list[str], distributions: list[str]) -> str:
@@ -388,8 +388,7 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
                 other = doc.stage_named(origin.value)
                 if other is not None and other not in lineage and _copies_installed(
                         ctx, instruction, other):
-                    return (f"line {instruction.start_line} copies packages from stage "
-                            f"`{other.name or other.index}`")
+                    return f"line {instruction.start_line} copies packages from `{other.name or other.index}`"
             for script in ctx.scripts(instruction):
                 for command in script.commands:
                     call = tool_call(command)
@@ -466,8 +465,8 @@ def _foreign_venv(ctx: Context, final: Stage, runs_in: str) -> _Miss | None:
             if built is None:
                 continue
             if lacks(doc, final, built.directory):
-                return _Miss(f"line {copy.start_line} copies a venv bound to the Python in "
-                             f"{built.directory}, which `{base}` lacks")
+                return _Miss(f"line {copy.start_line} copies a venv tied to {built.directory}'s "
+                             f"Python, which `{base}` lacks")
             if here is not None and here.directory == built.directory and None not in (
                     here.version, built.version) and here.version != built.version:
                 return _Miss(f"line {copy.start_line} copies a venv built for Python "

@@ -59,12 +59,12 @@ def show(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def assert_judged_from_the_root(found: dict[str, dict]) -> None:
     verify = found["verify-imports"]
-    assert "finds `fastapi` and `uvicorn`" in verify["message"]
+    assert "imports `fastapi` and `uvicorn`" in verify["message"]
     assert [edit["text"].strip() for edit in verify["fix"]["edits"]] == [
         'RUN python -c "import fastapi, uvicorn"']
     copy = found["copy-before-install"]
     assert copy["fix"] is not None, copy["message"]
-    assert copy["fix"]["description"].startswith("Copy requirements.txt before the install")
+    assert copy["fix"]["description"].startswith("Copy requirements.txt first")
 
 
 def test_the_dockerfiles_directory_alone_misjudges_it(
@@ -113,8 +113,8 @@ def test_context_inferred_from_copy_sources(repo: Path, monkeypatch: pytest.Monk
         'CMD ["python", "-m", "app"]\n')
     monkeypatch.chdir(repo)
     verify = findings(capsys, "docker/Dockerfile")["verify-imports"]["message"]
-    assert "finds `fastapi` and `uvicorn`" in verify
-    assert "the build context is taken to be `..`, where the COPY sources are" in verify
+    assert "imports `fastapi` and `uvicorn`" in verify
+    assert "(assuming the build context `..`, where the COPY sources are)" in verify
     assert "context . (.. (the COPY/ADD sources exist only there))" in show(capsys, ".")
 
 

@@ -40,7 +40,7 @@ def test_check_json_has_everything_a_bot_needs(repo: Path) -> None:
     assert record["file"] == "Dockerfile"
     assert (record["line"], record["column"], record["rule"]) == (8, 17, "cache-mount-no-cache-dir")
     assert record["applicability"] == "safe"
-    assert "dead weight" in record["message"]
+    assert "goes unused" in record["message"]
 
 
 def test_dry_run_diff_is_accepted_by_git_apply(repo: Path) -> None:

@@ -324,14 +324,14 @@ def test_missing_healthcheck_suggestions(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "Dockerfile").write_text("FROM x\nHEALTHCHECK CMD true\n")
     doc = ComposeFile(text, os.fspath(tmp_path / "compose.yaml"))
-    messages = {item.message.split("`")[3]: item.message for item in check(
+    messages = {item.message.split("`")[1]: item.message for item in check(
         doc, Settings(COMPOSE_CODEMODS).instances("compose")) if item.rule == "compose-missing-healthcheck"}
     assert set(messages) == {"db", "cache", "maria", "api", "job"}
     assert "pg_isready" in messages["db"]
     assert "redis-cli" in messages["cache"]
     assert "healthcheck.sh" in messages["maria"]
     # no probe known for an unknown image: none is suggested rather than a `curl` it may lack
-    assert "e.g." not in messages["api"] and "unless its image defines a HEALTHCHECK" in messages["api"]
+    assert "can probe it" not in messages["api"] and "unless its image has one" in messages["api"]
 
 
 @pytest.mark.parametrize(("image", "reported"), [
@@ -360,12 +360,13 @@ def test_secret_literal_forms(tmp_path: Path) -> None:
     assert "ROOT_PASSWORD: '${ROOT_PASSWORD}'" in fixed
     assert "ESCAPED_TOKEN: ${ESCAPED_TOKEN}" in fixed
     doc = ComposeFile(text, path)
-    messages = [item.message for item in check(doc, Settings(COMPOSE_CODEMODS).instances("compose"))
+    findings = [item for item in check(doc, Settings(COMPOSE_CODEMODS).instances("compose"))
                 if item.rule == "compose-secret-literal"]
-    assert len(messages) == 4
-    assert not any("abc" in message or "s3cret" in message for message in messages)
-    assert "list `ROOT_PASSWORD=` in .env.example" in messages[2]
-    assert ".env.example" not in messages[0]  # API_KEY is already listed there
+    assert len(findings) == 4
+    assert not any("abc" in item.message or "s3cret" in item.message for item in findings)
+    titles = [item.fix.description if item.fix else "" for item in findings]
+    assert titles[2].endswith("and list it in .env.example")
+    assert ".env.example" not in titles[0]  # API_KEY is already listed there
     assert load_pyyaml(fixed)[0]["services"]["t"]["environment"][0] == "SESSION_SECRET=${SESSION_SECRET}"
 
 

@@ -27,40 +27,22 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from composeconfig import changes, config, left_behind, solve
+from goldencases import GOLDEN, case_options, case_settings
 from test_compose import check_each_fix, load_pyyaml, load_ruamel
 
 from dfmod.linting.companions import companion_sources
 from dfmod.linting.edits import apply_edits
-from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.engine import check, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.compose import ComposeFile
 from dfmod.workspace.kinds import kind_of
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(path for path in GOLDEN.glob("compose-*/*") if (path / "input").is_dir())
-
-
-def _options(case: Path) -> dict[str, Any]:
-    file = case / "options.toml"
-    return tomllib.loads(file.read_text()) if file.exists() else {}
-
-
-def _settings(case: Path) -> Settings:
-    options = _options(case)
-    rule = case.parent.name
-    return Settings([all_codemods()[rule]], unsafe_fixes=options.get("unsafe-fixes", False),
-                    options={rule: options.get("options", {})})
 
 
 # -- the data each codemod promises, made by hand --------------------------------------------
@@ -151,7 +133,7 @@ def test_every_compose_codemod_has_golden_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_compose_golden(case: Path, update_golden: bool, tmp_path: Path) -> None:
-    settings = _settings(case)
+    settings = case_settings(case)
     project = tmp_path / "project"
     shutil.copytree(case / "input", project)
     found = 0
@@ -171,7 +153,7 @@ def test_compose_golden(case: Path, update_golden: bool, tmp_path: Path) -> None
         again = fix(ComposeFile(expected, os.fspath(source)), settings)
         assert again.text == expected and not again.applied, "fixing twice changed the file again"
         rule = case.parent.name
-        assert_promised_data(rule, before, expected, frozenset(_options(case).get("never-passes", [])))
+        assert_promised_data(rule, before, expected, frozenset(case_options(case).get("never-passes", [])))
         name = os.fspath(source.relative_to(case / "input"))
         assert_compose_agrees(rule, project, name, before, expected)
         for finding in check_each_fix(doc, settings):
@@ -183,8 +165,8 @@ def test_compose_golden(case: Path, update_golden: bool, tmp_path: Path) -> None
             if update_golden:
                 path.write_bytes(text.encode("utf-8"))
             assert text == path.read_bytes().decode("utf-8"), f"{path.name} differs"
-    if "findings" in _options(case):
-        assert found == _options(case)["findings"], f"{found} findings"
+    if "findings" in case_options(case):
+        assert found == case_options(case)["findings"], f"{found} findings"
     companions = sorted(path.name for path in (case / "expected").rglob("*")
                         if path.is_file() and kind_of(path.name) != "compose")
     produced = sorted(Path(companion.path).name for source in files

@@ -102,10 +102,10 @@ def test_a_credential_shared_by_a_database_and_its_client_is_one_fix(tmp_path: P
     assert finding.fix is not None and len(finding.fix.edits) == 3
     assert [(item.path, item.line) for item in finding.fix.companions] == [
         (os.fspath(tmp_path / ".env.example"), "POSTGRES_PASSWORD=")]
-    assert finding.message.startswith(
-        "`POSTGRES_PASSWORD` in `db`, `DB_PASSWD` in `app` and the password in `DATABASE_URL` "
-        "in `app` hold the same literal secret: ")
-    assert "use `${POSTGRES_PASSWORD}` in all of them" in finding.message
+    assert finding.message == ("`POSTGRES_PASSWORD`, `DB_PASSWD` and `DATABASE_URL`'s password hold "
+                               "the same literal secret, committed with the compose file")
+    assert finding.fix.description == ("Use `${POSTGRES_PASSWORD}` interpolation in all 3 places and "
+                                       "list it in .env.example")
     assert "pg-pw-1" not in finding.message
     fixed = apply_edits(SHARED, list(finding.fix.edits))
     assert "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n" in fixed
@@ -120,7 +120,7 @@ def test_a_url_password_alone_is_named_after_the_url() -> None:
     assert "REDIS_URL: 'redis://:${REDIS_PASSWORD}@cache:6379/0'" in fixed
     assert "MAIL_URL: smtp://mailer:${MAIL_PASSWORD}@mail:587" in fixed  # the user stays
     messages = [item.message for item in _findings(text, SECRET)]
-    assert messages[0].startswith("`REDIS_URL` has a literal password in its URL: ")
+    assert messages[0].startswith("`REDIS_URL` has a literal password in its URL, ")
 
 
 def test_a_literal_default_is_dropped_everywhere_its_variable_has_it() -> None:
@@ -129,7 +129,7 @@ def test_a_literal_default_is_dropped_everywhere_its_variable_has_it() -> None:
             + _service("api", "      - NEO4J_PASSWORD=${NEO4J_PASSWORD-password}\n"))
     [finding] = _findings(text, SECRET)
     assert finding.message.startswith(
-        "`NEO4J_PASSWORD` falls back to a literal secret in `db` and `api`, used whenever it is not set")
+        "`NEO4J_PASSWORD` falls back to a literal secret in 2 services whenever it is unset")
     fixed = _fixed(text, SECRET)
     assert "NEO4J_AUTH=neo4j/${NEO4J_PASSWORD}\n" in fixed
     assert "NEO4J_PASSWORD=${NEO4J_PASSWORD}\n" in fixed
@@ -138,7 +138,7 @@ def test_a_literal_default_is_dropped_everywhere_its_variable_has_it() -> None:
 def test_a_default_of_another_variable_keeps_that_variable() -> None:
     text = "services:\n" + _service("db", "      MYSQL_ROOT_PASSWORD: ${DB_PASSWORD:-123}\n", "mariadb:11.8")
     [finding] = _findings(text, SECRET)
-    assert finding.message.startswith("`DB_PASSWORD` falls back to a literal secret, used whenever")
+    assert finding.message.startswith("`DB_PASSWORD` falls back to a literal secret whenever it is unset")
     assert "MYSQL_ROOT_PASSWORD: ${DB_PASSWORD}\n" in _fixed(text, SECRET)
 
 
@@ -160,7 +160,7 @@ def test_the_same_text_in_a_command_withholds_the_fix() -> None:
             + _service("app", "      REDIS_PASSWORD: r-pw\n"))
     [finding] = _findings(text, SECRET)
     assert finding.fix is None
-    assert "the same text is also in `command` of `cache`" in finding.message
+    assert finding.message.endswith("and also in `command` of `cache`: fix it by hand")
 
 
 def test_two_databases_get_a_variable_each() -> None:
@@ -202,18 +202,18 @@ def test_reset_is_not_a_value() -> None:
 # -- compose-unpinned-image ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("image", "words"), [
-    ("redis", "it has no tag, so it means `latest`"),
-    ("redis:latest", "its tag `latest` moves with every push"),
-    ("ollama/ollama:latest-rocm", "its tag `latest-rocm` moves with every push"),
-    ("redis:alpine", "its tag `alpine` names a variant, not a version"),
-    ("python:slim", "its tag `slim` names a variant"),
-    ("node:lts", "its tag `lts` names a release channel"),
-    ("node:lts-alpine", "its tag `lts-alpine` names a release channel"),
-    ("nginx:stable-alpine", "its tag `stable-alpine` names a release channel"),
-    ("ghcr.io/acme/app:main", "its tag `main` follows a development branch"),
-    ("ghcr.io/acme/app:develop", "its tag `develop` follows a development branch"),
-    ("alpine:edge", "its tag `edge` follows a development branch"),
-    ("debian:unstable", "its tag `unstable` follows a development branch"),
+    ("redis", "`redis` with no tag, that is `latest`"),
+    ("redis:latest", "`redis:latest`, which moves with every push"),
+    ("ollama/ollama:latest-rocm", "`ollama/ollama:latest-rocm`, which moves with every push"),
+    ("redis:alpine", "`redis:alpine`, a variant that moves"),
+    ("python:slim", "`python:slim`, a variant"),
+    ("node:lts", "`node:lts`, a release channel"),
+    ("node:lts-alpine", "`node:lts-alpine`, a release channel"),
+    ("nginx:stable-alpine", "`nginx:stable-alpine`, a release channel"),
+    ("ghcr.io/acme/app:main", "`ghcr.io/acme/app:main`, a development branch"),
+    ("ghcr.io/acme/app:develop", "`ghcr.io/acme/app:develop`, a development branch"),
+    ("alpine:edge", "`alpine:edge`, a development branch"),
+    ("debian:unstable", "`debian:unstable`, a development branch"),
     ("redis:7.4-alpine", None), ("node:22-slim", None), ("debian:bookworm", None),
     ("ghcr.io/acme/app:main-3f2a9c1", None), ("ghcr.io/acme/app:v1.2.3", None),
 ])
@@ -228,11 +228,11 @@ def test_tags_that_name_no_version(image: str, words: str | None) -> None:
 def test_an_image_is_reported_once_naming_its_services() -> None:
     services = "".join(f"  s{index}:\n    image: redis:alpine\n" for index in range(7))
     [finding] = _findings("services:\n" + services + "  one:\n    image: nginx\n", IMAGE)[:1]
-    assert finding.message.startswith("`s0`, `s1`, `s2`, `s3`, `s4` and 2 more run image `redis:alpine`: ")
+    assert finding.message.startswith("`s0`, `s1`, `s2` and 4 more run `redis:alpine`, ")
     two = _findings("services:\n  a:\n    image: nginx\n  b:\n    image: nginx\n", IMAGE)
-    assert [item.message.split(":")[0] for item in two] == ["`a` and `b` run image `nginx`"]
+    assert [item.message.split(" with ")[0] for item in two] == ["`a` and `b` run `nginx`"]
     one = _findings("services:\n  a:\n    image: nginx\n", IMAGE)
-    assert one[0].message.startswith("`a` runs image `nginx`: ")
+    assert one[0].message.startswith("`a` runs `nginx` with no tag")
 
 
 @pytest.mark.parametrize("service", [

@@ -214,10 +214,10 @@ def test_a_find_followed_by_exit_0_is_said_to_be_hidden_already(tmp_path: Path) 
     text = golden_input("find-cleanup-errors", "exit-zero")
     messages = [item.message for item in check(Dockerfile(text), [FindCleanupErrors()])]
     assert messages == [
-        "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1; the `; exit 0` "
-        "after it hides that, and every real error; add `-prune`",
-        "find walks into each directory that `rm -rf {} \\;` deleted, and exits 1; the `|| exit 0` "
-        "after it hides that, and every real error; add `-prune`"]
+        "find walks into each directory `rm -rf {} \\;` just deleted and exits 1, and the `; exit 0` "
+        "after it hides that and every real error",
+        "find walks into each directory `rm -rf {} \\;` just deleted and exits 1, and its `|| exit 0` "
+        "hides that and every real error"]
     original, fixed = run_shells(text)[1], run_shells(fixed_text(text, FindCleanupErrors))[1]
     for number, find in enumerate(FINDS):
         for name, script, status in (("before", original, 1), ("after", fixed, 0)):

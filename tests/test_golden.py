@@ -19,23 +19,17 @@ instruction count. `pytest --update-golden` rewrites `expected/` from the code.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from goldencases import GOLDEN, case_options, case_settings
 
-from dfmod.linting.engine import Settings, check, fix
+from dfmod.linting.engine import check, fix
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.dockerfile import Dockerfile
 from dfmod.workspace.kinds import kind_of
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(path for path in GOLDEN.glob("*/*") if (path / "input").is_dir()
                and all_codemods().get(path.parent.name) is not None
                and all_codemods()[path.parent.name].kind == "dockerfile")
@@ -43,18 +37,6 @@ CASES = sorted(path for path in GOLDEN.glob("*/*") if (path / "input").is_dir()
 
 def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
-
-
-def _options(case: Path) -> dict:
-    file = case / "options.toml"
-    return tomllib.loads(file.read_text()) if file.exists() else {}
-
-
-def _settings(case: Path) -> Settings:
-    rule = case.parent.name
-    options = _options(case)
-    return Settings([all_codemods()[rule]], unsafe_fixes=options.get("unsafe-fixes", False),
-                    options={rule: options.get("options", {})})
 
 
 def _dockerfiles(case: Path) -> list[Path]:
@@ -68,8 +50,8 @@ def test_every_codemod_has_golden_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_golden(case: Path, update_golden: bool) -> None:
-    settings = _settings(case)
-    delta = _options(case).get("instruction-delta", 0)
+    settings = case_settings(case)
+    delta = case_options(case).get("instruction-delta", 0)
     files = _dockerfiles(case)
     assert files, f"{case}/input holds no Dockerfile"
     found = 0
@@ -91,8 +73,8 @@ def test_golden(case: Path, update_golden: bool) -> None:
         assert_agrees_with_buildkit(before)
         assert_agrees_with_buildkit(expected)
         assert len(buildkit_ranges(expected)) == len(buildkit_ranges(before)) + delta
-    if "findings" in _options(case):
-        assert found == _options(case)["findings"], f"{found} findings"
+    if "findings" in case_options(case):
+        assert found == case_options(case)["findings"], f"{found} findings"
 
 
 def test_no_stale_expected_dirs() -> None:

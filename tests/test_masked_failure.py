@@ -260,7 +260,7 @@ def test_message_names_the_masked_commands() -> None:
     first, second = check(doc, [MaskedFailure()])  # one finding per tolerance
     # `rm -rf "$POETRY_CACHE_DIR"` cannot fail: it is not named.
     assert first.message == "`|| true` after `find` also swallows a failure of `poetry install` (line 2)"
-    assert second.message == "`|| true` after `find` (line 9) also swallows a failure of `find` (lines 6 and 7)"
+    assert second.message == "`|| true` also swallows a failure of `find` (lines 6 and 7)"
     # The first fix also scopes the `|| true` of lines 4 and 5, which swallow `poetry install`
     # once the first one is scoped: one pass reaches the fixed point.
     assert first.fix is not None and len(first.fix.edits) == 6
@@ -464,8 +464,8 @@ def test_heredoc_with_a_probe_line_gets_no_set_e(tmp_path: Path) -> None:
     (finding,) = [item for item in check(Dockerfile(text), [MaskedFailure()])
                   if "heredoc" in item.message]
     assert finding.fix is None
-    assert finding.message == ("this heredoc runs without `set -e`: a failure of `apt-get update` "
-                               "(line 19) does not fail the build, only the last command's does")
+    assert finding.message == ("this heredoc runs without `set -e`, so a failure of `apt-get update` "
+                               "(line 19) does not fail the build")
     body = _heredoc_body(text, 5).replace("/etc/os-release", "/etc/hostname")
     env = _stubs(tmp_path / "bin", **{"apt-get": 0})
     for shell in SHELLS:

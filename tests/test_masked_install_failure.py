@@ -244,10 +244,10 @@ def test_a_probe_before_the_install_means_no_fix(probe: str) -> None:
 
 def test_messages_say_packages_for_requirements_files_and_name_each_failure_once() -> None:
     (finding,) = _findings("pip install -r requirements.txt || true")
-    assert finding.message == ("`|| true` turns a failed `pip install` into success: the image is "
-                               "built without the packages and fails only at run time")
+    assert finding.message == ("`|| true` hides a failed `pip install`: the image builds without "
+                               "the packages and fails at run time")
     (finding,) = _findings("pip install flask || true")
     assert "without the package and" in finding.message
     (finding,) = _findings("apt-get update && apt-get install -y curl || true")
     assert finding.message.startswith(
-        "`|| true` turns a failure of `apt-get update` and `apt-get install` into success")
+        "`|| true` hides a failure of `apt-get update` and `apt-get install`: ")

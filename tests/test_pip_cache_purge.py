@@ -154,11 +154,11 @@ def test_purge_without_install_in_the_same_run_is_not_reported() -> None:
 
 
 @pytest.mark.parametrize(("run", "reason"), [
-    ("pip install --no-cache-dir flask && pip cache purge", "nothing of this RUN to delete"),
+    ("pip install --no-cache-dir flask && pip cache purge", "has nothing to delete"),
     ("pip install flask && pip cache purge", "deletes the cache this RUN's pip installs just wrote"),
     ("pip install --no-cache-dir flask && pip install uvicorn && pip cache purge",
      "deletes the cache this RUN's pip installs just wrote"),
-    ("pip install flask && pip cache purge --no-cache-dir", "exits 1 here"),
+    ("pip install flask && pip cache purge --no-cache-dir", "fails the build (exit 1)"),
 ])
 def test_the_reason_given_is_the_one_that_holds_for_the_run(run: str, reason: str) -> None:
     (finding,) = check(Dockerfile(f"FROM python:3.12\nRUN {run}\n"), [PipCachePurge()])

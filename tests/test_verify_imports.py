@@ -521,13 +521,13 @@ def test_a_venv_copied_onto_another_interpreter(tmp_path: Path) -> None:
         "RUN apt-get update && apt-get install -y --no-install-recommends python3 \\\n"
         " && rm -rf /var/lib/apt/lists/*\n"))
     assert _message(debian, tmp_path) == (
-        "line 10 copies a venv bound to the Python in /usr/local/bin, which "
+        "line 10 copies a venv tied to /usr/local/bin's Python, which "
         "`debian:bookworm-slim` lacks: `python3` cannot import `fastapi`")
     older = FOREIGN_VENV.format(final="python:3.11-slim", setup="")
     assert _message(older, tmp_path).startswith(
         "line 8 copies a venv built for Python 3.12 onto Python 3.11:")
     same = FOREIGN_VENV.format(final="python:3.12-slim", setup="")
-    assert "copies packages from stage `builder`" in _message(same, tmp_path)
+    assert "copies packages from `builder`" in _message(same, tmp_path)
     with_python = debian.replace("COPY --from=builder /opt/venv", "COPY --from=builder /usr/local "
                                  "/usr/local\nCOPY --from=builder /opt/venv")
     assert "lacks" not in _message(with_python, tmp_path)

@@ -115,8 +115,7 @@ def default_context(doc: Dockerfile) -> BuildContext:
             shown = os.path.relpath(current, directory).replace(os.sep, "/")
             return BuildContext(current, dockerfile,
                                 f"{shown} (the COPY/ADD sources exist only there)",
-                                f"the build context is taken to be `{shown}`, where the COPY "
-                                "sources are; say `--context` if it is another")
+                                f"assuming the build context `{shown}`, where the COPY sources are")
     return own
 
 
