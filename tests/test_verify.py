@@ -1,6 +1,6 @@
 """`dfmod verify` without a daemon: BuildKit's logs read, the verdict logic driven by a
 stand-in builder, the reports rendered, and the command's start-up cost kept off other
-commands. The real builds are in `tests/builds/test_verify.py`.
+commands. The real builds are in `tests/builds/test_verify_builds.py`.
 """
 
 from __future__ import annotations
