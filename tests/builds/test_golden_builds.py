@@ -14,10 +14,10 @@ any build from the Dockerfile's text:
 - pip installs of packages other than the few small pure-Python ones builds may download
   (SMALL): fastapi, torch and their like would make CI slow, and some golden inputs name
   packages that do not exist at all (the masked-install-failure seed's `gpt-load`).
-All golden cases that pass these tests are built (no sample): there are few, and their
-layers are cached after the first run. The input is built first, and a case whose input
-does not build here is skipped with BuildKit's reason: the expected output is held to
-building only where the input did.
+Of the golden cases that pass these tests, one per rule is built (the first in name
+order; `DFMOD_GOLDEN_BUILDS=all` builds every one: about 15 minutes on 2 cores). The input
+is built first, and a case whose input does not build here is skipped with BuildKit's
+reason: the expected output is held to building only where the input did.
 
 Where the rule's fix makes a failure visible (masked-failure, masked-install-failure: the
 build must now fail when the install fails), a buildable expected output builds only if
@@ -26,6 +26,7 @@ what it installs exists; that is what these builds check.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -185,8 +186,15 @@ def unbuildable(case: Path, dockerfile: Path) -> str | None:
     return None
 
 
+SAMPLE = os.environ.get("DFMOD_GOLDEN_BUILDS") != "all"
+"""Build one case per rule (the first buildable one, in name order) unless
+DFMOD_GOLDEN_BUILDS=all: every buildable case is two builds, and the whole set takes about
+15 minutes on 2 cores, which would put CI past its 20."""
+
+
 def _cases() -> list:
     params = []
+    sampled: set[str] = set()  # the rules that have their case in this run
     for case in sorted(GOLDEN.glob("*/*")):
         codemod = all_codemods().get(case.parent.name)
         if codemod is None or codemod.kind != "dockerfile" or not (case / "expected").is_dir():
@@ -195,6 +203,10 @@ def _cases() -> list:
             relative = dockerfile.relative_to(case / "expected")
             node = f"{case.parent.name}/{case.name}" + ("" if str(relative) == "Dockerfile" else f"/{relative}")
             why = unbuildable(case, dockerfile)
+            if why is None and SAMPLE and case.parent.name in sampled:
+                why = "sampled out: one case per rule is built (DFMOD_GOLDEN_BUILDS=all builds all)"
+            elif why is None:
+                sampled.add(case.parent.name)
             marks = [pytest.mark.skip(reason=why)] if why else []
             params.append(pytest.param(case, str(relative), id=node, marks=marks))
     return params
@@ -248,4 +260,4 @@ def test_golden_expected_output_builds(proven: Proven, case: Path, dockerfile: s
 
 def test_some_golden_cases_are_built() -> None:
     built = [param for param in CASES if not param.marks]
-    assert len(built) >= 10, [param.id for param in built]
+    assert len(built) >= 8, [param.id for param in built]

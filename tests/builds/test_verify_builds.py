@@ -290,6 +290,11 @@ class RequireHashes(Codemod):
 @pytest.fixture
 def injected(monkeypatch: pytest.MonkeyPatch) -> None:
     """The breaking codemod registered, and the process pointed at the harness's daemon."""
+    from dfmod.linting import registry
+
+    load = registry.load
+    monkeypatch.setitem(registry.TABLE, RequireHashes.id, ("-", RequireHashes.__name__, "dockerfile"))
+    monkeypatch.setattr(registry, "load", lambda rule: RequireHashes if rule == RequireHashes.id else load(rule))
     monkeypatch.setitem(all_codemods(), RequireHashes.id, RequireHashes)
     for key, value in verify_env().items():
         monkeypatch.setenv(key, value)
