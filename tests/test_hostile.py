@@ -153,9 +153,11 @@ def test_fifo_dockerfile(repo: Path) -> None:
     assert lines(named) == ["dfmod: error: Dockerfile: is a FIFO, not a regular file"]
 
 
-def test_socket_dockerfile(repo: Path) -> None:
+def test_socket_dockerfile(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     server = socket.socket(socket.AF_UNIX)
-    os.chdir(repo)  # a socket path must be short: bind it relative to its directory
+    # A socket path must be short: bind it relative to its directory (and leave the
+    # directory again: a later test deleting it would leave the whole session without a cwd).
+    monkeypatch.chdir(repo)
     try:
         server.bind("Dockerfile")
         named = dfmod("check", "Dockerfile", cwd=repo)
