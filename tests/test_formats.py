@@ -27,6 +27,7 @@ from dfmod.linting.registry import all_codemods
 from dfmod.output import formats
 from dfmod.output.report import summary, text_report
 from dfmod.syntax.text import Span
+from terminal import on_a_terminal
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -299,21 +300,5 @@ def test_cli_colours_with_force_color_and_on_a_tty(tmp_path: Path) -> None:
     assert (tmp_path / "fix.patch").read_text(encoding="utf-8") == plain_diff
     # A real terminal, no FORCE_COLOR: coloured too (the pty turns \n into \r\n). The full
     # format, a terminal's default, is tested in test_output_formats.py.
-    leader, follower = os.openpty()
-    environment = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
-    environment["TERM"] = "xterm"
-    process = subprocess.Popen([sys.executable, "-m", "dfmod", "check", "--output-format", "concise", "."],
-                               cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL, env=environment)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=30)
-    os.close(leader)
-    assert b"".join(chunks).decode("utf-8").replace("\r\n", "\n") == formats.colour_findings(plain_check)
+    terminal = on_a_terminal(["check", "--output-format", "concise", "."], tmp_path, timeout=30)
+    assert terminal == formats.colour_findings(plain_check)

@@ -32,6 +32,7 @@ from dfmod.output.full import Full
 from dfmod.output.junit import Junit
 from dfmod.output.rulesdoc import docs_url
 from dfmod.syntax.text import Span
+from terminal import on_a_terminal
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -219,32 +220,10 @@ def test_full_colour_only_adds_escape_codes() -> None:
     assert f"{formats.BOLD}{formats.RED}^^^^^^^ masked-failure{formats.RESET}" in coloured
 
 
-def _on_a_terminal(args: list[str], cwd: Path) -> str:
-    """What `dfmod ARGS` writes to stdout when stdout is a terminal (a pty)."""
-    leader, follower = os.openpty()
-    environment = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
-    environment["TERM"] = "xterm"
-    process = subprocess.Popen([sys.executable, "-m", "dfmod", *args], cwd=cwd, stdout=follower,
-                               stderr=subprocess.DEVNULL, env=environment)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=60)
-    os.close(leader)
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")  # the pty turns \n into \r\n
-
-
 def test_full_is_the_default_on_a_terminal_and_concise_in_a_pipe(tmp_path: Path) -> None:
     shutil.copy(SEED_000 / "input/Dockerfile", tmp_path / "Dockerfile")
     full = dfmod("check", "--output-format", "full", ".", cwd=tmp_path).stdout
-    shown = _on_a_terminal(["check", "."], tmp_path)
+    shown = on_a_terminal(["check", "."], tmp_path)
     assert "\x1b[" in shown  # a terminal gets colour
     assert ANSI.sub("", shown) == full
     assert "^^^^^^^^^^^^^^ cache-mount-no-cache-dir" in full
@@ -253,7 +232,7 @@ def test_full_is_the_default_on_a_terminal_and_concise_in_a_pipe(tmp_path: Path)
     assert piped == dfmod("check", "--format", "text", ".", cwd=tmp_path).stdout  # the old name
     assert len(piped.splitlines()) == 2
     # Asked for, concise is what a terminal gets too.
-    assert ANSI.sub("", _on_a_terminal(["check", "--output-format", "concise", "."], tmp_path)) == piped
+    assert ANSI.sub("", on_a_terminal(["check", "--output-format", "concise", "."], tmp_path)) == piped
 
 
 def test_apply_fix_shows_what_is_left_in_the_format_asked_for(tmp_path: Path) -> None:
