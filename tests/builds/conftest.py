@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import buildkit
 import pytest
+from support import Proven, concurrently
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,3 +55,17 @@ def harness() -> Iterator[buildkit.Harness]:
 @pytest.fixture(autouse=True)
 def _build_harness(harness: buildkit.Harness) -> None:
     """Every test here needs the daemon, whether or not it names the fixture."""
+
+
+@pytest.fixture(scope="module")
+def _proofs(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
+    """Every selected proof of the requesting module, started at once (support.concurrently)."""
+    with concurrently(request, tmp_path_factory, request.module) as futures:
+        yield futures
+
+
+@pytest.fixture
+def proven(_proofs: dict[str, Future[None]], request: pytest.FixtureRequest) -> Proven:
+    """Wait for this test's `prove_…` function; re-raises what it raised."""
+    return _proofs[request.node.nodeid].result

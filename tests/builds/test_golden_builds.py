@@ -29,14 +29,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
-from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from buildkit import build
-from support import Proven, concurrently
+from support import Proven
 
 from dfmod.linting.registry import all_codemods
 from dfmod.workspace.kinds import kind_of
@@ -214,17 +211,6 @@ def _cases() -> list:
 
 CASES = _cases()
 
-
-@pytest.fixture(scope="module")
-def _proofs(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
-    with concurrently(request, tmp_path_factory, sys.modules[__name__]) as futures:
-        yield futures
-
-
-@pytest.fixture
-def proven(_proofs: dict[str, Future[None]], request: pytest.FixtureRequest) -> Proven:
-    return _proofs[request.node.nodeid].result
 
 
 def _first_error(log: str) -> str:

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from buildkit import build, run, sh, write_context
-from support import PIP_SITE, Proven, apply_fixes, concurrently, findings, rules, step_cached, step_ran
+from support import PIP_SITE, Proven, apply_fixes, findings, rules, step_cached, step_ran
 
 from dfmod.linting.registry import all_codemods
 
@@ -46,19 +44,6 @@ def test_every_dockerfile_rule_has_a_proof() -> None:
     for rule in PROVEN:
         assert any(name.startswith(f"test_{rule.replace('-', '_')}_") for name in names), rule
 
-
-@pytest.fixture(scope="module")
-def _proofs(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
-    """Every selected proof of this module, started at once (support.concurrently)."""
-    with concurrently(request, tmp_path_factory, sys.modules[__name__]) as futures:
-        yield futures
-
-
-@pytest.fixture
-def proven(_proofs: dict[str, Future[None]], request: pytest.FixtureRequest) -> Proven:
-    """Wait for this test's `prove_…` function; re-raises what it raised."""
-    return _proofs[request.node.nodeid].result
 
 
 def _reported(dockerfile: Path, rule: str, context: Path | None = None) -> list[dict]:
