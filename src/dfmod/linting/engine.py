@@ -64,6 +64,8 @@ def check(doc: Document, codemods: list[Codemod], settings: Settings | None = No
                   settings.surroundings if settings else None)
     findings: list[Finding] = []
     for codemod in codemods:
+        if codemod.needs and not any(needed in doc.searchable for needed in codemod.needs):
+            continue  # it cannot report on this document (Codemod.needs)
         findings.extend(codemod.check(ctx))
     report_unused = settings.report_unused_suppressions if settings else True
     findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},

@@ -211,6 +211,18 @@ class Dockerfile(TextDocument):
     def _instruction_starts(self) -> list[int]:
         return [instruction.span.start for instruction in self.instructions]
 
+    @cached_property
+    def searchable(self) -> str:
+        """Every instruction as BuildKit reads it, one per line: continuations joined,
+        comment lines in them dropped, heredoc bodies after it. A string split by a line
+        continuation (`pi\\` then `p install`) is whole here, as the shell sees it."""
+        parts: list[str] = []
+        for instruction in self.instructions:
+            parts.append(instruction.logical.text)
+            parts.extend(self.text[heredoc.body.start:heredoc.body.end]
+                         for heredoc in instruction.heredocs)
+        return "\n".join(parts)
+
     def instruction_at(self, offset: int) -> Instruction | None:
         """The instruction holding `offset`, heredocs included (None: between instructions)."""
         index = bisect_right(self._instruction_starts, offset) - 1

@@ -23,6 +23,9 @@ class Document(Protocol):
     @property
     def newline(self) -> str: ...
 
+    @property
+    def searchable(self) -> str: ...
+
     def position(self, offset: int) -> tuple[int, int]: ...
 
     def problems(self) -> int: ...
@@ -37,6 +40,12 @@ class TextDocument:
 
     text: str
     line_starts: list[int]
+
+    @property
+    def searchable(self) -> str:
+        """The text a codemod's `needs` are looked for in (`Codemod.needs`): the whole text,
+        unless a kind reads it otherwise (a Dockerfile joins continuation lines)."""
+        return self.text
 
     @property
     def newline(self) -> str:
