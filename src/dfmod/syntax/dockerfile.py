@@ -14,11 +14,11 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
 from dfmod.syntax.document import DocumentError, TextDocument
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import ShellScript, is_posix_shell, parse_shell
 from dfmod.syntax.text import MappedText, Span, is_number, line_starts
 
@@ -45,53 +45,65 @@ class DockerfileSyntaxError(DocumentError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Directive:
-    name: str
-    value: str
-    span: Span  # the whole comment line, without its newline
+class Directive(Record):
+    __slots__ = ("name", "value", "span")
+
+    def __init__(self, name: str, value: str, span: Span) -> None:
+        self.name = name
+        self.value = value
+        self.span = span  # the whole comment line, without its newline
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
-    text: str  # without the leading '#', stripped
-    span: Span  # from '#' to the end of the line, without its newline
-    line: int
-    inside_instruction: bool
+class Comment(Record):
+    __slots__ = ("text", "span", "line", "inside_instruction")
+
+    def __init__(self, text: str, span: Span, line: int, inside_instruction: bool) -> None:
+        self.text = text  # without the leading '#', stripped
+        self.span = span  # from '#' to the end of the line, without its newline
+        self.line = line
+        self.inside_instruction = inside_instruction
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(Record):
     """A word of Dockerfile syntax (not shell): raw text, unquoted value and span."""
 
-    raw: str
-    value: str
-    span: Span
+    __slots__ = ("raw", "value", "span")
+
+    def __init__(self, raw: str, value: str, span: Span) -> None:
+        self.raw = raw
+        self.value = value
+        self.span = span
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(Record):
     """An instruction flag such as `--mount=type=cache,target=/root/.cache/pip`."""
 
-    name: str
-    value: str | None
-    span: Span
-    value_span: Span | None
+    __slots__ = ("name", "value", "span", "value_span")
+
+    def __init__(self, name: str, value: str | None, span: Span, value_span: Span | None) -> None:
+        self.name = name
+        self.value = value
+        self.span = span
+        self.value_span = value_span
 
 
-@dataclass(frozen=True, slots=True)
-class MountField:
-    key: str
-    value: str
-    span: Span  # `key=value`
+class MountField(Record):
+    __slots__ = ("key", "value", "span")
+
+    def __init__(self, key: str, value: str, span: Span) -> None:
+        self.key = key
+        self.value = value
+        self.span = span  # `key=value`
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(Record):
     """A parsed `--mount` flag; `fields` keep their order and spans for precise edits."""
 
-    flag: Flag
-    fields: tuple[MountField, ...]
+    __slots__ = ("flag", "fields")
+
+    def __init__(self, flag: Flag, fields: tuple[MountField, ...]) -> None:
+        self.flag = flag
+        self.fields = fields
 
     def get(self, *keys: str) -> MountField | None:
         for item in self.fields:
@@ -110,35 +122,41 @@ class Mount:
         return item.value if item else None
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
-    name: str
-    chomp: bool  # `<<-` strips leading tabs
-    expand: bool  # unquoted terminator: the body is expanded
-    fd: int | None
-    word_span: Span  # the `<<EOF` word in the instruction line
-    body: Span  # the lines between the instruction line and the terminator
-    terminator: Span  # the terminator line, without its newline
+class Heredoc(Record):
+    __slots__ = ("name", "chomp", "expand", "fd", "word_span", "body", "terminator")
+
+    def __init__(self, name: str, chomp: bool, expand: bool, fd: int | None,
+                 word_span: Span, body: Span, terminator: Span) -> None:
+        self.name = name
+        self.chomp = chomp  # `<<-` strips leading tabs
+        self.expand = expand  # unquoted terminator: the body is expanded
+        self.fd = fd
+        self.word_span = word_span  # the `<<EOF` word in the instruction line
+        self.body = body  # the lines between the instruction line and the terminator
+        self.terminator = terminator  # the terminator line, without its newline
 
 
-@dataclass(eq=False)
 class Instruction:
     """One instruction with everything an edit needs to stay exact."""
 
-    index: int
-    keyword: str  # upper case
-    keyword_span: Span
-    span: Span  # keyword .. end of the last line (heredoc terminator included), no newline
-    start_line: int
-    end_line: int
-    logical: MappedText  # the joined instruction line as BuildKit sees it
-    args: MappedText  # after the keyword and its flags
-    flags: tuple[Flag, ...]
-    heredocs: tuple[Heredoc, ...]
-    # The file ended while the last line still asked for a continuation (`RUN a \` at the
-    # end): a line added after this instruction would become part of it.
-    open_continuation: bool = False
-    stage: Stage | None = None
+    def __init__(self, index: int, keyword: str, keyword_span: Span, span: Span,
+                 start_line: int, end_line: int, logical: MappedText, args: MappedText,
+                 flags: tuple[Flag, ...], heredocs: tuple[Heredoc, ...],
+                 open_continuation: bool = False, stage: Stage | None = None) -> None:
+        self.index = index
+        self.keyword = keyword  # upper case
+        self.keyword_span = keyword_span
+        self.span = span  # keyword .. end of the last line (heredoc terminator included), no newline
+        self.start_line = start_line
+        self.end_line = end_line
+        self.logical = logical  # the joined instruction line as BuildKit sees it
+        self.args = args  # after the keyword and its flags
+        self.flags = flags
+        self.heredocs = heredocs
+        # The file ended while the last line still asked for a continuation (`RUN a \` at
+        # the end): a line added after this instruction would become part of it.
+        self.open_continuation = open_continuation
+        self.stage = stage
 
     @cached_property
     def json_args(self) -> list[str] | None:
@@ -170,21 +188,24 @@ class Instruction:
         return self.args.text.strip(_GO_SPACE)
 
 
-@dataclass(eq=False)
 class Stage:
-    index: int
-    name: str | None
-    base: str
-    from_instruction: Instruction
-    instructions: list[Instruction] = field(default_factory=list)
+    def __init__(self, index: int, name: str | None, base: str, from_instruction: Instruction,
+                 instructions: list[Instruction] | None = None) -> None:
+        self.index = index
+        self.name = name
+        self.base = base
+        self.from_instruction = from_instruction
+        self.instructions = [] if instructions is None else instructions
 
 
-@dataclass(frozen=True, slots=True)
-class EnvPair:
-    name: str
-    value: str  # unquoted
-    name_span: Span
-    value_span: Span  # raw value text, quotes included
+class EnvPair(Record):
+    __slots__ = ("name", "value", "name_span", "value_span")
+
+    def __init__(self, name: str, value: str, name_span: Span, value_span: Span) -> None:
+        self.name = name
+        self.value = value  # unquoted
+        self.name_span = name_span
+        self.value_span = value_span  # raw value text, quotes included
 
 
 class Dockerfile(TextDocument):

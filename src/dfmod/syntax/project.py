@@ -27,18 +27,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+
+from dfmod.syntax.records import Record
 
 DEFAULT_MAX_FILE_SIZE = 4 * 1024 * 1024  # bytes: a Dockerfile or compose file is a few KiB
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Record):
     """Where a run may read and write (`roots`, real paths; None: anywhere) and how large
     a file it reads may be."""
 
-    roots: tuple[str, ...] | None = None
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    __slots__ = ("roots", "max_file_size")
+
+    def __init__(self, roots: tuple[str, ...] | None = None,
+                 max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> None:
+        self.roots = roots
+        self.max_file_size = max_file_size
 
     @classmethod
     def of(cls, paths: Iterable[str], max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Project:

@@ -13,9 +13,9 @@ binds it to `b`; the redirect is re-attached to the last element.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from dfmod.syntax.records import Record
 from dfmod.syntax.text import MappedText, Span
 
 _PARSER: Any = None
@@ -78,14 +78,15 @@ class ShellWord:
         return f"ShellWord({self.raw!r})"
 
 
-@dataclass(eq=False)
 class Command:
     """A simple command: `PIP_NO_CACHE_DIR=1 pip install x 2>/dev/null`."""
 
-    words: list[ShellWord]
-    assignments: list[ShellWord]
-    redirects: list[ShellWord]
-    span: Span
+    def __init__(self, words: list[ShellWord], assignments: list[ShellWord],
+                 redirects: list[ShellWord], span: Span) -> None:
+        self.words = words
+        self.assignments = assignments
+        self.redirects = redirects
+        self.span = span
 
     @property
     def name(self) -> str | None:
@@ -103,34 +104,39 @@ class Command:
         return cache[key]
 
 
-@dataclass(eq=False)
 class Element:
     """One item of a chain: a command, a pipeline, or a compound with inner chains."""
 
-    kind: str  # "command", "pipeline", "group", "subshell", or the compound's node type
-    span: Span
-    commands: list[Command]  # every simple command inside, in order
-    command: Command | None = None  # set when kind == "command"
-    chains: list[Chain] = field(default_factory=list)
-    chain: Chain | None = None
-    index: int = 0
+    def __init__(self, kind: str, span: Span, commands: list[Command],
+                 command: Command | None = None, chains: list[Chain] | None = None,
+                 chain: Chain | None = None, index: int = 0) -> None:
+        self.kind = kind  # "command", "pipeline", "group", "subshell", or the compound's node type
+        self.span = span
+        self.commands = commands  # every simple command inside, in order
+        self.command = command  # set when kind == "command"
+        self.chains = [] if chains is None else chains
+        self.chain = chain
+        self.index = index
 
 
-@dataclass(frozen=True, slots=True)
-class Operator:
-    text: str  # "&&", "||", ";", "&" or "\n"
-    span: Span
+class Operator(Record):
+    __slots__ = ("text", "span")
+
+    def __init__(self, text: str, span: Span) -> None:
+        self.text = text  # "&&", "||", ";", "&" or "\n"
+        self.span = span
 
 
-@dataclass(eq=False)
 class Chain:
     """Elements joined by operators; `operators[i]` sits between elements i and i+1."""
 
-    elements: list[Element]
-    operators: list[Operator]
-    # The condition of an `if`/`elif`/`while`/`until`: its status picks a branch, and a
-    # failure in it never fails the script (not even under `set -e`).
-    condition: bool = False
+    def __init__(self, elements: list[Element], operators: list[Operator],
+                 condition: bool = False) -> None:
+        self.elements = elements
+        self.operators = operators
+        # The condition of an `if`/`elif`/`while`/`until`: its status picks a branch, and a
+        # failure in it never fails the script (not even under `set -e`).
+        self.condition = condition
 
     def and_or_lists(self) -> list[tuple[int, int]]:
         """Index ranges `[first, last]` of the and-or lists (split at `;`, `&`, newline)."""
@@ -145,16 +151,17 @@ class Chain:
         return ranges
 
 
-@dataclass(eq=False)
 class ShellScript:
     """A parsed shell program and where it lives in the Dockerfile."""
 
-    source: MappedText
-    chain: Chain
-    chains: list[Chain]
-    commands: list[Command]
-    has_error: bool
-    is_heredoc_body: bool
+    def __init__(self, source: MappedText, chain: Chain, chains: list[Chain],
+                 commands: list[Command], has_error: bool, is_heredoc_body: bool) -> None:
+        self.source = source
+        self.chain = chain
+        self.chains = chains
+        self.commands = commands
+        self.has_error = has_error
+        self.is_heredoc_body = is_heredoc_body
 
 
 def parse_shell(source: MappedText, is_heredoc_body: bool = False) -> ShellScript:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from dataclasses import dataclass
 
 from dfmod.syntax.project import current
+from dfmod.syntax.records import Record
 
 
 class InputError(Exception):
@@ -27,13 +27,15 @@ class InputError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(Record):
     """A file's text exactly as read, plus what is needed to write it back safely."""
 
-    path: str
-    text: str
-    raw: bytes
+    __slots__ = ("path", "text", "raw")
+
+    def __init__(self, path: str, text: str, raw: bytes) -> None:
+        self.path = path
+        self.text = text
+        self.raw = raw
 
     @property
     def newline(self) -> str:

@@ -8,15 +8,17 @@ every node found there can be edited in place without re-printing anything else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dfmod.syntax.records import Record
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(Record):
     """A half-open character range `[start, end)` in a document's original text."""
 
-    start: int
-    end: int
+    __slots__ = ("start", "end")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start
+        self.end = end
 
     def __len__(self) -> int:
         return self.end - self.start
