@@ -405,6 +405,8 @@ class _Lexer:
 
     def _trim_continuation(self, content: str) -> tuple[int, bool]:
         """Length of `content` to keep, and whether the line continues."""
+        if not content.rstrip(" \t").endswith(self.doc.escape):
+            return len(content), False  # what the pattern needs first; most lines lack it
         match = self.continuation.search(content)
         if not match:
             return len(content), False
@@ -432,7 +434,7 @@ class _Lexer:
                 number += 1
                 continue
             first_line = number
-            offsets = list(range(stripped_start, stripped_start + keep))
+            offsets: list[int] | None = None  # None: one unbroken run (MappedText)
             parts = [first[:keep]]
             last_content_end = content_end
             while continues and number + 1 < total:
@@ -448,6 +450,8 @@ class _Lexer:
                 if lead == len(content):
                     continue
                 keep, continues = self._trim_continuation(content)
+                if offsets is None:
+                    offsets = list(range(stripped_start, stripped_start + len(parts[0])))
                 parts.append(content[:keep])
                 offsets.extend(range(line_start, line_start + keep))
             logical = MappedText("".join(parts), offsets, stripped_start)
@@ -559,7 +563,7 @@ def _heredoc_word(word: Word) -> tuple[str, bool, bool, int | None] | None:
 
 def _split_plain(text: str) -> list[str]:
     try:
-        return [word.value for word in _split_words(MappedText(text, list(range(len(text))), 0))]
+        return [word.value for word in _split_words(MappedText(text, None, 0))]
     except _UnterminatedQuote:
         return []
 

@@ -12,6 +12,7 @@ binds it to `b`; the redirect is re-attached to the last element.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -34,10 +35,35 @@ def _parser() -> Any:
     global _PARSER
     if _PARSER is None:
         import tree_sitter
-        import tree_sitter_bash
 
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(_bash_grammar().language()))
     return _PARSER
+
+
+def _bash_grammar() -> Any:
+    """tree-sitter-bash's compiled grammar module, `tree_sitter_bash._binding`.
+
+    The package's `__init__` imports `importlib.resources` (and with it `tempfile`,
+    `shutil`, `random`…) only to read query files dfmod never uses: several milliseconds
+    of every run. So the extension module is loaded alone, from the package's directory;
+    if it is not found there, the package is imported as usual.
+    """
+    import sys
+    from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
+    from importlib.util import module_from_spec
+
+    name = "tree_sitter_bash._binding"
+    for entry in sys.path:
+        for suffix in EXTENSION_SUFFIXES:
+            path = os.path.join(entry or ".", "tree_sitter_bash", "_binding" + suffix)
+            if os.path.isfile(path):
+                loader = ExtensionFileLoader(name, path)
+                module = module_from_spec(ModuleSpec(name, loader, origin=path))
+                loader.exec_module(module)
+                return module
+    import tree_sitter_bash
+
+    return tree_sitter_bash
 
 
 class ShellWord:
