@@ -10,8 +10,10 @@ frozen dataclass's (no `object.__setattr__` per field), which the 20,000-instruc
 files of hostile repositories feel.
 
 Records are immutable by convention: nothing assigns to a value record's field after
-`__init__` (they were frozen dataclasses before, so nothing did). A mutable class of the
-engine sets `__hash__ = None`, as a mutable dataclass does, so it cannot sit in a set.
+`__init__` (they were frozen dataclasses before, so nothing did). A mutable model class
+(an instruction, a stage, a shell chain) is a plain class with identity equality instead;
+one that must compare by value while mutable sets `__hash__ = None`, as a mutable
+dataclass does, so it cannot sit in a set.
 """
 
 from __future__ import annotations
