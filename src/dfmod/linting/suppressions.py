@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import cache
 
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.syntax.document import Document
@@ -28,8 +29,17 @@ from dfmod.syntax.text import Span, line_end, line_starts
 UNUSED = "unused-suppression"
 _BOM = "\ufeff"
 
-_IGNORE = re.compile(r"#\s*dfmod:\s*ignore(?:\[([^\]]*)\])?\s*$")
-_SKIP = re.compile(r"^[ \t]*#\s*dfmod:\s*skip-file\s*$", re.MULTILINE)
+
+# Compiled on first use: most files have no suppression comment, and a one-file check
+# should not pay for compiling what it never matches.
+@cache
+def _ignore_comment() -> re.Pattern[str]:
+    return re.compile(r"#\s*dfmod:\s*ignore(?:\[([^\]]*)\])?\s*$")
+
+
+@cache
+def _skip_comment() -> re.Pattern[str]:
+    return re.compile(r"^[ \t]*#\s*dfmod:\s*skip-file\s*$", re.MULTILINE)
 
 
 class Suppression:
@@ -46,7 +56,7 @@ class Suppression:
 
 
 def skips_file(text: str) -> bool:
-    return _SKIP.search(text.replace("\r", "")) is not None
+    return "skip-file" in text and _skip_comment().search(text.replace("\r", "")) is not None
 
 
 def _lines(text: str) -> list[str]:
@@ -71,10 +81,11 @@ def _parse(text: str) -> dict[int, Suppression]:
     if "dfmod:" not in text:
         return suppressions
     starts = line_starts(text)
+    ignore_comment = _ignore_comment()
     for number, start in enumerate(starts, 1):
         end = line_end(text, start)
         content = text[start:end].rstrip("\r\n")
-        match = _IGNORE.search(content)
+        match = ignore_comment.search(content)
         if match is None or "#" not in content[:match.start() + 1]:
             continue
         listed = match.group(1)

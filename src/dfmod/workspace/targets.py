@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from functools import cache
 
 from dfmod.syntax.records import Record, replace
 from dfmod.syntax.source import InputError, read_source
@@ -125,13 +126,16 @@ def _listing(directory: str) -> list[str]:
         return []
 
 
-_NAMING_KEY = re.compile(r"(?:^|[\s{,])(?:build|include|extends|dockerfile)[\"']?\s*:", re.M)
+@cache
+def _naming_key() -> re.Pattern[str]:
+    """Compiled on first use: only compose files need it."""
+    return re.compile(r"(?:^|[\s{,])(?:build|include|extends|dockerfile)[\"']?\s*:", re.M)
 
 
 def _names_files(path: str) -> bool:
     """Whether a compose file can name other files at all (a YAML parse costs ~10 ms)."""
     try:
-        return _NAMING_KEY.search(read_source(path).text) is not None
+        return _naming_key().search(read_source(path).text) is not None
     except InputError:
         return False
 
