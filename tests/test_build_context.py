@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,18 @@ def test_build_context_paths_stay_inside(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("")
     assert context.file("/a.txt") == os.fspath(tmp_path / "a.txt")
     assert context.file("../a.txt") is None and context.path("x/../../y") is None
+
+
+def test_the_ignore_file_is_read_once_and_is_no_part_of_the_value(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text("*.txt\n")
+    context = BuildContext(os.fspath(tmp_path), os.fspath(tmp_path / "Dockerfile"), "test")
+    assert not context.sends("a.txt") and context.ignore is context.ignore
+    (tmp_path / ".dockerignore").write_text("")  # read on first use, then kept
+    assert not context.sends("a.txt")
+    fresh = BuildContext(os.fspath(tmp_path), os.fspath(tmp_path / "Dockerfile"), "test")
+    assert context == fresh and hash(context) == hash(fresh) and repr(context) == repr(fresh)
+    copied = pickle.loads(pickle.dumps(context))  # as a --jobs worker gets it
+    assert copied == context and not copied.sends("a.txt")
 
 
 def test_venv_relocated_reads_the_dockerignore_of_the_context(tmp_path: Path) -> None:

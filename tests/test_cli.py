@@ -180,6 +180,38 @@ def test_rules_and_explain() -> None:
     assert dfmod("explain", "nope", cwd=ROOT).returncode == 2
 
 
+def _parsed(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[object, str, str]:
+    """What argparse makes of `argv`: its exit code, stdout and stderr."""
+    from dfmod.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    out, err = capsys.readouterr()
+    return stopped.value.code, out, err
+
+
+def test_the_parser_names_every_command_where_it_can_show_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the chosen command gets its options (start-up, `dfmod.cli._parser`); the
+    top-level help and errors still name every command, and a command's help is whole."""
+    from dfmod.cli import COMMANDS
+
+    listed = f"(choose from {', '.join(repr(name) for name in COMMANDS)})"
+    for argv in (["--help"], ["-h", "check"]):
+        code, out, _ = _parsed(argv, capsys)
+        assert code == 0 and all(f"    {name}" in out for name in COMMANDS), argv
+    for argv in (["bogus"], ["chec", "--help"]):
+        code, _, err = _parsed(argv, capsys)
+        assert code == 2 and f"invalid choice: '{argv[0]}' {listed}" in err
+    code, _, err = _parsed([], capsys)
+    assert code == 2 and "the following arguments are required: COMMAND" in err
+    code, _, err = _parsed(["-v", "check", "."], capsys)  # `.` is check's: only `-v` is left
+    assert code == 2 and err.endswith("dfmod: error: unrecognized arguments: -v\n")
+    code, out, _ = _parsed(["check", "--help"], capsys)
+    assert code == 0 and "--add-ignore" in out and "--timeout-per-file" in out
+    code, out, _ = _parsed(["pr", "--help"], capsys)
+    assert code == 0 and "--squash" in out and "--build-arg" in out
+
+
 def test_read_only_file_reports_and_exits_2(repo: Path) -> None:
     path = repo / "Dockerfile"
     before = path.read_bytes()

@@ -29,51 +29,72 @@ def _rule_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
-    from dfmod.syntax.project import DEFAULT_MAX_FILE_SIZE
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of `argv`, with the options of the command `argv` chooses only.
 
+    Building every command's parser cost a one-file check several milliseconds (the whole
+    check takes tens). The top-level parser has no option that takes a value, so the command
+    argparse will choose is the first argument that does not start with `-`: only it gets
+    its options. The others are named, with their one-line help, only where the top-level
+    parser can show them (`dfmod --help`, an unknown or missing command), that is unless
+    the command is the first argument: then everything after it is the command's.
+    """
     parser = argparse.ArgumentParser(
         prog="dfmod", description="Find and fix what breaks Python container builds.")
     parser.add_argument("--version", action="version", version=f"dfmod {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    alone = chosen in COMMANDS and argv[0] == chosen
+    for name, (summary, options) in COMMANDS.items():
+        if name == chosen:
+            options(commands.add_parser(name, help=summary))
+        elif not alone:
+            commands.add_parser(name, help=summary)
+    return parser
 
-    def selection(sub: argparse.ArgumentParser, paths_help: str) -> None:
-        """What every command that runs codemods accepts: paths, rule choice, config."""
-        sub.add_argument("paths", nargs="*", default=["."], metavar="PATH", help=paths_help)
-        sub.add_argument("--select", type=_rule_list, action="extend", metavar="IDS",
-                         help="only these codemods (comma separated)")
-        sub.add_argument("--ignore", type=_rule_list, action="extend", metavar="IDS",
-                         help="skip these codemods (comma separated)")
-        sub.add_argument("--unsafe-fixes", action="store_true",
-                         help="also apply fixes that change behaviour")
-        sub.add_argument("--config", metavar="FILE",
-                         help="use this dfmod.toml / pyproject.toml for every file")
-        sub.add_argument("--max-file-size", type=_size, default=DEFAULT_MAX_FILE_SIZE,
-                         metavar="SIZE", help="refuse to read larger files (bytes, or with "
-                         f"KB/MB; default: {DEFAULT_MAX_FILE_SIZE // 1024 ** 2}MB)")
-        sub.add_argument("--timeout-per-file", type=_seconds, default=DEFAULT_TIMEOUT,
-                         metavar="SECONDS", help="stop working on a file after this long and "
-                         f"report it (default: {DEFAULT_TIMEOUT:g}; 0: no limit)")
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        selection(sub, "files or directories (default: .)")
-        sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
-                         help="parallel processes (default: one per CPU)")
-        sub.add_argument("--shard", type=_shard, metavar="I/N|auto",
-                         help="process only shard I of N (a stable split of the files); auto: "
-                              "the shard the CI engine or Kubernetes Job assigns")
-        sub.add_argument("--stdin-filename", metavar="NAME",
-                         help="read the file from stdin, as if it were NAME (for editors); "
-                              "with --fix the fixed text goes to stdout")
-        sub.add_argument("--context", metavar="DIR",
-                         help="the build context of the Dockerfiles (as `docker build -f X DIR`)")
-        sub.add_argument("--no-respect-gitignore", dest="respect_gitignore",
-                         action="store_false", help="also walk what .gitignore files exclude")
-        sub.add_argument("--verbose", "-v", action="store_true",
-                         help="also say which candidate files were skipped, and why")
+def _selection(sub: argparse.ArgumentParser, paths_help: str) -> None:
+    """What every command that runs codemods accepts: paths, rule choice, config."""
+    from dfmod.syntax.project import DEFAULT_MAX_FILE_SIZE
 
-    check = commands.add_parser("check", help="report findings")
-    common(check)
+    sub.add_argument("paths", nargs="*", default=["."], metavar="PATH", help=paths_help)
+    sub.add_argument("--select", type=_rule_list, action="extend", metavar="IDS",
+                     help="only these codemods (comma separated)")
+    sub.add_argument("--ignore", type=_rule_list, action="extend", metavar="IDS",
+                     help="skip these codemods (comma separated)")
+    sub.add_argument("--unsafe-fixes", action="store_true",
+                     help="also apply fixes that change behaviour")
+    sub.add_argument("--config", metavar="FILE",
+                     help="use this dfmod.toml / pyproject.toml for every file")
+    sub.add_argument("--max-file-size", type=_size, default=DEFAULT_MAX_FILE_SIZE,
+                     metavar="SIZE", help="refuse to read larger files (bytes, or with "
+                     f"KB/MB; default: {DEFAULT_MAX_FILE_SIZE // 1024 ** 2}MB)")
+    sub.add_argument("--timeout-per-file", type=_seconds, default=DEFAULT_TIMEOUT,
+                     metavar="SECONDS", help="stop working on a file after this long and "
+                     f"report it (default: {DEFAULT_TIMEOUT:g}; 0: no limit)")
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    """The options of the commands that run over files: `check`, `apply`, `verify`."""
+    _selection(sub, "files or directories (default: .)")
+    sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                     help="parallel processes (default: one per CPU)")
+    sub.add_argument("--shard", type=_shard, metavar="I/N|auto",
+                     help="process only shard I of N (a stable split of the files); auto: "
+                          "the shard the CI engine or Kubernetes Job assigns")
+    sub.add_argument("--stdin-filename", metavar="NAME",
+                     help="read the file from stdin, as if it were NAME (for editors); "
+                          "with --fix the fixed text goes to stdout")
+    sub.add_argument("--context", metavar="DIR",
+                     help="the build context of the Dockerfiles (as `docker build -f X DIR`)")
+    sub.add_argument("--no-respect-gitignore", dest="respect_gitignore",
+                     action="store_false", help="also walk what .gitignore files exclude")
+    sub.add_argument("--verbose", "-v", action="store_true",
+                     help="also say which candidate files were skipped, and why")
+
+
+def _check_options(check: argparse.ArgumentParser) -> None:
+    _common(check)
     reporting(check, CHECK_FORMATS, "how findings are shown (default: full on a terminal, else concise)")
     check.add_argument("--statistics", action="store_true",
                        help="count the findings per rule, with how many are fixable, instead of listing them")
@@ -89,8 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--write-baseline", metavar="FILE",
                        help="record the current findings in FILE and report none")
 
-    apply = commands.add_parser("apply", help="show fixes as a diff, or write them")
-    common(apply)
+
+def _apply_options(apply: argparse.ArgumentParser) -> None:
+    _common(apply)
     mode = apply.add_mutually_exclusive_group()
     mode.add_argument("--fix", action="store_true", help="write the fixes in place")
     mode.add_argument("--patch", metavar="FILE", help="write the diff to FILE")
@@ -100,16 +122,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --fix: exit 1 if anything was fixed, even if no finding is left")
     verify_options(apply, flag=True)
 
-    verify = commands.add_parser("verify", help="build each changed Dockerfile before and after "
-                                 "the fixes with your Docker/BuildKit and give each fix a verdict")
-    common(verify)
+
+def _verify_options(verify: argparse.ArgumentParser) -> None:
+    _common(verify)
     verify.add_argument("--output-format", "--format", dest="format", choices=[*VERIFY_FORMATS, *ALIASES],
                         default="concise", metavar="FORMAT", help=f"{', '.join(VERIFY_FORMATS)} "
                         "(text: concise); default: concise")
     verify_options(verify, flag=False)
 
-    pr = commands.add_parser("pr", help="commit the fixes on a branch and write a pull-request body")
-    selection(pr, "files or directories inside the repository (default: .)")
+
+def _pr_options(pr: argparse.ArgumentParser) -> None:
+    _selection(pr, "files or directories inside the repository (default: .)")
     pr.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
     pr.add_argument("--base", metavar="BRANCH", help="base branch (default: the current branch)")
     pr.add_argument("--branch", default="dfmod/fixes", metavar="NAME", help="branch to create or update")
@@ -125,15 +148,31 @@ def _parser() -> argparse.ArgumentParser:
                     help="with --verify: files built in parallel (default: up to 4)")
     verify_options(pr, flag=True)
 
-    merge = commands.add_parser("merge-sarif", help="combine the SARIF logs of a sweep's shards "
-                                "into one log with one run (for one code scanning upload)")
+
+def _merge_options(merge: argparse.ArgumentParser) -> None:
     merge.add_argument("files", nargs="+", metavar="FILE")
 
-    commands.add_parser("rules", help="list the codemods")
-    explain = commands.add_parser("explain", help="show a codemod's documentation")
-    explain.add_argument("rule", metavar="ID")
-    return parser
 
+def _no_options(sub: argparse.ArgumentParser) -> None:
+    """`rules` takes no argument."""
+
+
+def _explain_options(explain: argparse.ArgumentParser) -> None:
+    explain.add_argument("rule", metavar="ID")
+
+
+# Each command: its one-line help (`dfmod --help`) and what adds its options.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "check": ("report findings", _check_options),
+    "apply": ("show fixes as a diff, or write them", _apply_options),
+    "verify": ("build each changed Dockerfile before and after the fixes with your "
+               "Docker/BuildKit and give each fix a verdict", _verify_options),
+    "pr": ("commit the fixes on a branch and write a pull-request body", _pr_options),
+    "merge-sarif": ("combine the SARIF logs of a sweep's shards into one log with one run "
+                    "(for one code scanning upload)", _merge_options),
+    "rules": ("list the codemods", _no_options),
+    "explain": ("show a codemod's documentation", _explain_options),
+}
 
 CHECK_FORMATS = ("concise", "full", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 HUMAN_FORMATS = ("concise", "full")  # what `apply --fix` writes to stderr
@@ -174,7 +213,8 @@ def verify_options(sub: argparse.ArgumentParser, flag: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     try:
         if args.command == "rules":
             return _rules()

@@ -19,23 +19,33 @@ import glob
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
-from functools import cached_property
 
 from dfmod.linting.dockerignore import DockerIgnore
 from dfmod.syntax.dockerfile import Dockerfile, Instruction
+from dfmod.syntax.records import Record
 
 
-@dataclass(frozen=True)
-class BuildContext:
+class _Loaded:
+    """The slot where a `BuildContext` keeps its ignore file once read: not a field (no part
+    of its value, its equality or its `repr`), so it lives outside the `Record`."""
+
+    __slots__ = ("_ignore",)
+    _ignore: DockerIgnore
+
+
+class BuildContext(Record, _Loaded):
     """A Dockerfile's build context. `how` says where it came from (`--show-files`); `note`,
     when not empty, is what a finding depending on it adds (an inferred context)."""
 
-    root: str  # absolute
-    dockerfile: str
-    how: str
-    note: str = ""
-    stage: str | None = None  # the stage that ships (a compose `build.target`), else the last
+    __slots__ = ("root", "dockerfile", "how", "note", "stage")
+
+    def __init__(self, root: str, dockerfile: str, how: str, note: str = "",
+                 stage: str | None = None) -> None:
+        self.root = root  # absolute
+        self.dockerfile = dockerfile
+        self.how = how
+        self.note = note
+        self.stage = stage  # the stage that ships (a compose `build.target`), else the last
 
     def path(self, relative: str) -> str | None:
         """The absolute path of a context-relative path, or None if it leaves the context."""
@@ -66,17 +76,26 @@ class BuildContext:
         """An absolute path as a context-relative one, for messages."""
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
-    @cached_property
+    @property
     def ignore(self) -> DockerIgnore:
-        for candidate in (self.dockerfile + ".dockerignore",
-                          os.path.join(self.root, ".dockerignore")):
-            if _is_regular(candidate):
-                try:
-                    with open(candidate, encoding="utf-8", errors="replace") as handle:
-                        return DockerIgnore(handle.read())
-                except OSError:
-                    continue
-        return DockerIgnore()
+        """The ignore file in force (read on first use, then kept)."""
+        try:
+            return self._ignore
+        except AttributeError:
+            self._ignore = _read_ignore(self.dockerfile, self.root)
+            return self._ignore
+
+
+def _read_ignore(dockerfile: str, root: str) -> DockerIgnore:
+    """BuildKit's ignore file for `dockerfile` built in `root` (see the module docstring)."""
+    for candidate in (dockerfile + ".dockerignore", os.path.join(root, ".dockerignore")):
+        if _is_regular(candidate):
+            try:
+                with open(candidate, encoding="utf-8", errors="replace") as handle:
+                    return DockerIgnore(handle.read())
+            except OSError:
+                continue
+    return DockerIgnore()
 
 
 def _is_regular(path: str) -> bool:

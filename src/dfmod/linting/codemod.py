@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dfmod.linting.buildcontext import BuildContext, default_context
 from dfmod.linting.edits import Applicability, Finding
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, readable_scripts
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import ShellScript
 
 if TYPE_CHECKING:
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from dfmod.syntax.compose import ComposeFile
 
 
-@dataclass(frozen=True)
-class Surroundings:
+class Surroundings(Record):
     """What a document is judged with besides its own text, as the workspace found it.
 
     `build`: a Dockerfile's build context when a source states it (`--context`, the
@@ -35,9 +34,13 @@ class Surroundings:
     files Compose reads before and after this one (`-f base -f override`).
     """
 
-    build: BuildContext | None = None
-    before: tuple[ComposeFile, ...] = ()
-    after: tuple[ComposeFile, ...] = ()
+    __slots__ = ("build", "before", "after")
+
+    def __init__(self, build: BuildContext | None = None, before: tuple[ComposeFile, ...] = (),
+                 after: tuple[ComposeFile, ...] = ()) -> None:
+        self.build = build
+        self.before = before
+        self.after = after
 
 
 class Context:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+
+from dfmod.syntax.records import Record
 
 
-@dataclass(frozen=True)
-class _Pattern:
-    regex: re.Pattern[str]
-    negated: bool
+class _Pattern(Record):
+    __slots__ = ("regex", "negated")
+
+    def __init__(self, regex: re.Pattern[str], negated: bool) -> None:
+        self.regex = regex
+        self.negated = negated
 
 
 class DockerIgnore:

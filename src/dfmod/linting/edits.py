@@ -11,10 +11,10 @@ returns None, and the finding is reported without a fix rather than with a wrong
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from dfmod.semantic.findcmd import always_succeeds_before
 from dfmod.syntax.dockerfile import Dockerfile, Instruction
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Element
 from dfmod.syntax.text import Span, line_end, line_start
 
@@ -27,40 +27,49 @@ class Applicability(enum.Enum):
     DISPLAY_ONLY = "display-only"
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
-    start: int
-    end: int
-    text: str
+class Edit(Record):
+    __slots__ = ("start", "end", "text")
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.text = text
 
 
-@dataclass(frozen=True, slots=True)
-class EnsureLine:
+class EnsureLine(Record):
     """A line another file must contain after a fix; appended if it is missing."""
 
-    path: str
-    line: str
+    __slots__ = ("path", "line")
+
+    def __init__(self, path: str, line: str) -> None:
+        self.path = path
+        self.line = line
 
 
-@dataclass(frozen=True)
-class Fix:
-    edits: tuple[Edit, ...]
-    applicability: Applicability
-    description: str
-    # Lines other files must then contain (`NAME=` in a `.env.example`); see companions.py.
-    companions: tuple[EnsureLine, ...] = ()
+class Fix(Record):
+    __slots__ = ("edits", "applicability", "description", "companions")
+
+    def __init__(self, edits: tuple[Edit, ...], applicability: Applicability, description: str,
+                 companions: tuple[EnsureLine, ...] = ()) -> None:
+        self.edits = edits
+        self.applicability = applicability
+        self.description = description
+        # Lines other files must then contain (`NAME=` in a `.env.example`); see companions.py.
+        self.companions = companions
 
     @property
     def span(self) -> Span:
         return Span(min(edit.start for edit in self.edits), max(edit.end for edit in self.edits))
 
 
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    span: Span
-    message: str
-    fix: Fix | None = None
+class Finding(Record):
+    __slots__ = ("rule", "span", "message", "fix")
+
+    def __init__(self, rule: str, span: Span, message: str, fix: Fix | None = None) -> None:
+        self.rule = rule
+        self.span = span
+        self.message = message
+        self.fix = fix
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:

@@ -13,24 +13,31 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from dfmod.linting import suppressions
 from dfmod.linting.codemod import Codemod, Context, Surroundings
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, apply_edits, conflict
 from dfmod.syntax.document import Document, DocumentError
+from dfmod.syntax.records import Record
 
 MAX_ROUNDS = 10
 
 
-@dataclass
-class Settings:
-    codemods: list[type[Codemod]]
-    unsafe_fixes: bool = False
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    report_unused_suppressions: bool = True
-    surroundings: Surroundings = field(default_factory=Surroundings)  # the build context…
+class Settings(Record):
+    __slots__ = ("codemods", "unsafe_fixes", "options", "report_unused_suppressions",
+                 "surroundings")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, codemods: list[type[Codemod]], unsafe_fixes: bool = False,
+                 options: dict[str, dict[str, Any]] | None = None,
+                 report_unused_suppressions: bool = True,
+                 surroundings: Surroundings | None = None) -> None:
+        self.codemods = codemods
+        self.unsafe_fixes = unsafe_fixes
+        self.options = {} if options is None else options
+        self.report_unused_suppressions = report_unused_suppressions
+        self.surroundings = Surroundings() if surroundings is None else surroundings  # the build context…
 
     def instances(self, kind: str = "dockerfile") -> list[Codemod]:
         """The selected codemods that work on documents of `kind`, with their options."""
@@ -43,13 +50,16 @@ class Settings:
         return fix.applicability is Applicability.SAFE or self.unsafe_fixes
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     """A file after checking (and fixing): the findings left and the fixes applied."""
 
-    doc: Document
-    findings: list[Finding]
-    applied: list[Finding]
+    __slots__ = ("doc", "findings", "applied")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, doc: Document, findings: list[Finding], applied: list[Finding]) -> None:
+        self.doc = doc
+        self.findings = findings
+        self.applied = applied
 
     @property
     def text(self) -> str:
@@ -98,14 +108,17 @@ def fix(doc: Document, settings: Settings) -> Outcome:
     return Outcome(doc, check(doc, codemods, settings), applied)
 
 
-@dataclass
-class Ignored:
+class Ignored(Record):
     """A file after `add_ignores`: the document, what is still reported, and how many
     instructions or keys got a suppression comment."""
 
-    doc: Document
-    findings: list[Finding]
-    comments: int
+    __slots__ = ("doc", "findings", "comments")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, doc: Document, findings: list[Finding], comments: int) -> None:
+        self.doc = doc
+        self.findings = findings
+        self.comments = comments
 
 
 def add_ignores(doc: Document, settings: Settings) -> Ignored:

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dfmod.linting.edits import Finding
 from dfmod.syntax.document import Document
+from dfmod.syntax.records import Record
 
 
-@dataclass
-class Located:
+class Located(Record):
     """A finding with the file it belongs to and its line/column positions."""
 
-    path: str
-    finding: Finding
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    # The instruction or compose key the finding is about, as text that does not depend on
-    # where it sits (`anchor_text` of the document; else the finding's own text): what a
-    # baseline (`dfmod.workspace.baseline`) matches instead of line numbers.
-    anchor: str = ""
+    __slots__ = ("path", "finding", "line", "column", "end_line", "end_column", "anchor")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, path: str, finding: Finding, line: int, column: int, end_line: int,
+                 end_column: int, anchor: str = "") -> None:
+        self.path = path
+        self.finding = finding
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        # The instruction or compose key the finding is about, as text that does not depend
+        # on where it sits (`anchor_text` of the document; else the finding's own text): what
+        # a baseline (`dfmod.workspace.baseline`) matches instead of line numbers.
+        self.anchor = anchor
 
     @classmethod
     def of(cls, doc: Document, finding: Finding) -> Located:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from functools import cache
 
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.syntax.document import Document
@@ -28,22 +28,35 @@ from dfmod.syntax.text import Span, line_end, line_starts
 
 UNUSED = "unused-suppression"
 _BOM = "\ufeff"
-_IGNORE = re.compile(r"#\s*dfmod:\s*ignore(?:\[([^\]]*)\])?\s*$")
-_SKIP = re.compile(r"^[ \t]*#\s*dfmod:\s*skip-file\s*$", re.MULTILINE)
 
 
-@dataclass
+# Compiled on first use: most files have no suppression comment, and a one-file check
+# should not pay for compiling what it never matches.
+@cache
+def _ignore_comment() -> re.Pattern[str]:
+    return re.compile(r"#\s*dfmod:\s*ignore(?:\[([^\]]*)\])?\s*$")
+
+
+@cache
+def _skip_comment() -> re.Pattern[str]:
+    return re.compile(r"^[ \t]*#\s*dfmod:\s*skip-file\s*$", re.MULTILINE)
+
+
 class Suppression:
-    line: int  # 1-based
-    rules: frozenset[str] | None  # None: every rule
-    span: Span  # the comment, from '#' to the end of the line (no newline)
-    whole_line: bool  # nothing but the comment on its line
-    listed: Span | None = None  # the text between the brackets (None: a bare `ignore`)
-    used: bool = False
+    __slots__ = ("line", "rules", "span", "whole_line", "listed", "used")
+
+    def __init__(self, line: int, rules: frozenset[str] | None, span: Span, whole_line: bool,
+                 listed: Span | None = None, used: bool = False) -> None:
+        self.line = line  # 1-based
+        self.rules = rules  # None: every rule
+        self.span = span  # the comment, from '#' to the end of the line (no newline)
+        self.whole_line = whole_line  # nothing but the comment on its line
+        self.listed = listed  # the text between the brackets (None: a bare `ignore`)
+        self.used = used
 
 
 def skips_file(text: str) -> bool:
-    return _SKIP.search(text.replace("\r", "")) is not None
+    return "skip-file" in text and _skip_comment().search(text.replace("\r", "")) is not None
 
 
 def _lines(text: str) -> list[str]:
@@ -68,10 +81,11 @@ def _parse(text: str) -> dict[int, Suppression]:
     if "dfmod:" not in text:
         return suppressions
     starts = line_starts(text)
+    ignore_comment = _ignore_comment()
     for number, start in enumerate(starts, 1):
         end = line_end(text, start)
         content = text[start:end].rstrip("\r\n")
-        match = _IGNORE.search(content)
+        match = ignore_comment.search(content)
         if match is None or "#" not in content[:match.start() + 1]:
             continue
         listed = match.group(1)
@@ -147,14 +161,17 @@ def _unused(doc: Document, suppressions: dict[int, Suppression], ran: set[str]) 
     return findings
 
 
-@dataclass
 class Ignores:
     """What `ignore_edits` would write: the edits, how many instructions or keys they
     silence, and the findings no comment can silence."""
 
-    edits: list[Edit] = field(default_factory=list)
-    comments: int = 0
-    left: list[Finding] = field(default_factory=list)
+    __slots__ = ("edits", "comments", "left")
+
+    def __init__(self, edits: list[Edit] | None = None, comments: int = 0,
+                 left: list[Finding] | None = None) -> None:
+        self.edits = [] if edits is None else edits
+        self.comments = comments
+        self.left = [] if left is None else left
 
 
 def ignore_edits(doc: Document, findings: list[Finding]) -> Ignores:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dfmod import __version__
@@ -279,18 +280,22 @@ def _split_ending(line: str) -> tuple[str, str]:
     return body, line[len(body):]
 
 
-_FINDING = re.compile(
-    r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<rule>\S+) (?P<message>.*?)"
-    r"(?P<marker> \[\*(?:unsafe)?\])?$")
+@cache
+def _finding_line() -> re.Pattern[str]:
+    """Compiled on first use: only a concise report on a terminal is coloured with it."""
+    return re.compile(
+        r"^(?P<path>.+?):(?P<line>\d+):(?P<column>\d+): (?P<rule>\S+) (?P<message>.*?)"
+        r"(?P<marker> \[\*(?:unsafe)?\])?$")
 
 
 def colour_findings(text: str) -> str:
     """Colour `text_report`/`summary` output: path bold, position dim, rule red, fix marker
     cyan, summary bold. Lines of another shape pass through unchanged."""
     out = []
+    finding_line = _finding_line()
     for line in text.splitlines(keepends=True):
         body, ending = _split_ending(line)
-        match = _FINDING.match(body)
+        match = finding_line.match(body)
         if match:
             marker = match["marker"] or ""
             body = (f"{BOLD}{match['path']}{RESET}{DIM}:{match['line']}:{match['column']}:{RESET} "

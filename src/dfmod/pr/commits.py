@@ -75,7 +75,7 @@ def withhold(combined: Pass, withheld: dict[str, tuple[set[str], str]]) -> None:
 
 def _without(settings: Settings, rules: set[str]) -> Settings:
     """`settings` without the codemods `rules` (withheld in this file)."""
-    from dataclasses import replace
+    from dfmod.syntax.records import replace
 
     if not rules:
         return settings
@@ -122,7 +122,7 @@ def make_commits(worktree: str, base_sha: str, overrides: Overrides, combined: P
     full set does (stale suppressions). If the result is not the combined fix, one commit
     of the combined fix replaces the replay.
     """
-    from dataclasses import replace
+    from dfmod.syntax.records import replace
 
     head = base_sha
     note = ""
@@ -170,7 +170,7 @@ def make_commits(worktree: str, base_sha: str, overrides: Overrides, combined: P
 
 def _narrow(settings: Settings, rule: str) -> Settings | None:
     """`settings` with only the codemod `rule`, or None when they do not run it."""
-    from dataclasses import replace
+    from dfmod.syntax.records import replace
 
     chosen = [codemod for codemod in settings.codemods if codemod.id == rule]
     return replace(settings, codemods=chosen) if chosen else None

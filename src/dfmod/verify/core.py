@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from dfmod.syntax import records
 from dfmod.verify.docker import Build, BuildOptions, Docker
 from dfmod.verify.probes import FixSite, Probe, ProbeResult, Side, for_fix, smoke
 
@@ -100,7 +101,7 @@ class FileJob:
             from dfmod.linting.engine import fix
             from dfmod.syntax.parsing import parse
 
-            settings = replace(
+            settings = records.replace(
                 self.settings, codemods=[codemod for codemod in self.settings.codemods if codemod.id not in key],
                 report_unused_suppressions=self.settings.report_unused_suppressions
                 and UNUSED_SUPPRESSION not in key)
@@ -123,7 +124,7 @@ def prepare(target: Target, text: str, overrides: Overrides | Settings, shown: s
     settings = overrides if isinstance(overrides, Settings) else settings_for(path, overrides)
     with _ENGINE:
         doc = parse(text, path, kind)
-        settings = replace(settings, surroundings=surroundings(target, doc))
+        settings = records.replace(settings, surroundings=surroundings(target, doc))
         outcome = fix(doc, settings)
         if outcome.text == text:
             return None
@@ -151,10 +152,10 @@ def prepare(target: Target, text: str, overrides: Overrides | Settings, shown: s
             if anchor is not None:
                 unused.remove(anchor)
         if anchor is None or anchor.fix is None:  # nothing like it in the original: its start
-            located, lines = Located.of(doc, replace(item, span=type(item.span)(0, 0))), None
+            located, lines = Located.of(doc, records.replace(item, span=type(item.span)(0, 0))), None
         else:
             # Placed as the first round found it: its span and edits are on the original.
-            located = Located.of(doc, replace(item, span=anchor.span, fix=anchor.fix))
+            located = Located.of(doc, records.replace(item, span=anchor.span, fix=anchor.fix))
             lines = (doc.position(min(edit.start for edit in anchor.fix.edits))[0],
                      doc.position(max(edit.end for edit in anchor.fix.edits))[0])
         applied.append(Applied(located, item.fix.description, item.fix.applicability.value, lines,

@@ -25,12 +25,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from dfmod.linting.engine import Settings
 from dfmod.linting.registry import TABLE, is_known_rule, load, select_codemods
+from dfmod.syntax.records import Record
 
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
         "options", "context"}
@@ -40,17 +40,25 @@ class ConfigError(Exception):
     """A configuration file dfmod cannot use; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class Config:
-    path: str | None  # the file it came from (None: defaults)
-    select: tuple[str, ...] | None = None
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    unsafe_fixes: bool = False
-    exclude: tuple[str, ...] = ()
-    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    contexts: tuple[tuple[str, str], ...] = ()  # (Dockerfile glob, context directory)
+class Config(Record):
+    __slots__ = ("path", "select", "extend_select", "ignore", "unsafe_fixes", "exclude",
+                 "per_file_ignores", "options", "contexts")
+
+    def __init__(self, path: str | None, select: tuple[str, ...] | None = None,
+                 extend_select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+                 unsafe_fixes: bool = False, exclude: tuple[str, ...] = (),
+                 per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                 options: dict[str, dict[str, Any]] | None = None,
+                 contexts: tuple[tuple[str, str], ...] = ()) -> None:
+        self.path = path  # the file it came from (None: defaults)
+        self.select = select
+        self.extend_select = extend_select
+        self.ignore = ignore
+        self.unsafe_fixes = unsafe_fixes
+        self.exclude = exclude
+        self.per_file_ignores = per_file_ignores
+        self.options = {} if options is None else options
+        self.contexts = contexts  # (Dockerfile glob, context directory)
 
     @property
     def root(self) -> str:
@@ -170,14 +178,17 @@ def config_for_directory(directory: str) -> Config:
         current = parent
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(Record):
     """What the command line says; it wins over every configuration file."""
 
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] = ()
-    unsafe_fixes: bool = False
-    config_file: str | None = None  # --config: use this file for every path
+    __slots__ = ("select", "ignore", "unsafe_fixes", "config_file")
+
+    def __init__(self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (),
+                 unsafe_fixes: bool = False, config_file: str | None = None) -> None:
+        self.select = select
+        self.ignore = ignore
+        self.unsafe_fixes = unsafe_fixes
+        self.config_file = config_file  # --config: use this file for every path
 
 
 def config_for(path: str, overrides: Overrides) -> Config:

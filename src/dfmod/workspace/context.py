@@ -8,11 +8,11 @@ file the same way; the other compose files of a group are read as they are on di
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 from dfmod.linting.buildcontext import BuildContext, default_context
 from dfmod.linting.codemod import Surroundings
 from dfmod.syntax.document import Document
+from dfmod.syntax.records import replace
 from dfmod.workspace.targets import Target, compose_group
 
 

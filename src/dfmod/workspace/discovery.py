@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from dfmod.syntax.records import Record
 from dfmod.syntax.source import InputError, read_source
 from dfmod.workspace.gitignore import IgnoreRules, rules_for
 from dfmod.workspace.kinds import COMPOSE, is_compose_candidate, is_compose_model, kind_of
@@ -26,25 +26,32 @@ SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv",
                                  ".pytest_cache", "site-packages"})
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(Record):
     """A file to process. `kind` is None for a named file whose content will decide."""
 
-    path: str
-    kind: str | None
-    named: bool = False
+    __slots__ = ("path", "kind", "named")
+
+    def __init__(self, path: str, kind: str | None, named: bool = False) -> None:
+        self.path = path
+        self.kind = kind
+        self.named = named
 
 
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
+class Skipped(Record):
+    __slots__ = ("path", "reason")
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
 
 
-@dataclass
-class Discovery:
-    files: list[Found] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+class Discovery(Record):
+    __slots__ = ("files", "skipped")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, files: list[Found] | None = None, skipped: list[Skipped] | None = None) -> None:
+        self.files = [] if files is None else files
+        self.skipped = [] if skipped is None else skipped
 
 
 def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,

@@ -21,22 +21,27 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class _Rules:
-    base: str  # the directory the patterns are relative to
-    source: str  # the file they came from, as shown to the user
-    spec: Any  # a pathspec.GitIgnoreSpec
+from dfmod.syntax.records import Record
 
 
-@dataclass(frozen=True)
-class IgnoreRules:
+class _Rules(Record):
+    __slots__ = ("base", "source", "spec")
+
+    def __init__(self, base: str, source: str, spec: Any) -> None:
+        self.base = base  # the directory the patterns are relative to
+        self.source = source  # the file they came from, as shown to the user
+        self.spec = spec  # a pathspec.GitIgnoreSpec
+
+
+class IgnoreRules(Record):
     """The ignore files in force for one directory of the walk, shallowest first."""
 
-    stack: tuple[_Rules, ...] = ()
+    __slots__ = ("stack",)
+
+    def __init__(self, stack: tuple[_Rules, ...] = ()) -> None:
+        self.stack = stack
 
     def entering(self, directory: str) -> IgnoreRules:
         """The rules for a subdirectory: these, and its own `.gitignore` if it has one."""

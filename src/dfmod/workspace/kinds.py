@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cache
 
 from dfmod.syntax.source import InputError
 
@@ -34,12 +35,25 @@ _NOT_DOCKERFILE = frozenset({
     ".html", ".xml", ".bak", ".orig", ".rej", ".swp", ".tmp", ".old",
 })
 _COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.\-_].*)?\.ya?ml$")
-_YAML = re.compile(r"\.ya?ml$", re.IGNORECASE)
 # Compose's top-level elements (the compose-spec), `x-` extensions aside.
 COMPOSE_KEYS = frozenset({"version", "name", "services", "networks", "volumes", "secrets",
                           "configs", "include", "models"})
-_TOP_LEVEL_KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#'"\-?:,\[\]{}&*!|>%@`][^:#]*?))[ \t]*:(?:[ \t]|$)""")
-_FIRST_INSTRUCTION = re.compile(r"^[ \t]*(FROM|ARG)[ \t]", re.IGNORECASE)
+
+
+# Compiled on first use: a file named like a Dockerfile or a compose file never needs them.
+@cache
+def _yaml_name() -> re.Pattern[str]:
+    return re.compile(r"\.ya?ml$", re.IGNORECASE)
+
+
+@cache
+def _top_level_key() -> re.Pattern[str]:
+    return re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#'"\-?:,\[\]{}&*!|>%@`][^:#]*?))[ \t]*:(?:[ \t]|$)""")
+
+
+@cache
+def _first_instruction() -> re.Pattern[str]:
+    return re.compile(r"^[ \t]*(FROM|ARG)[ \t]", re.IGNORECASE)
 
 
 def kind_of(path: str) -> str | None:
@@ -55,11 +69,11 @@ def kind_of(path: str) -> str | None:
 def is_compose_candidate(path: str) -> bool:
     """A YAML name containing `compose`: a compose file if its content is a compose model."""
     name = os.path.basename(path)
-    return bool(_YAML.search(name)) and "compose" in name.lower()
+    return bool(_yaml_name().search(name)) and "compose" in name.lower()
 
 
 def is_yaml_name(path: str) -> bool:
-    return bool(_YAML.search(os.path.basename(path)))
+    return bool(_yaml_name().search(os.path.basename(path)))
 
 
 def top_level_keys(text: str) -> list[str] | None:
@@ -70,10 +84,11 @@ def top_level_keys(text: str) -> list[str] | None:
     enough to run on every candidate of a walk without loading a YAML parser.
     """
     keys: list[str] = []
+    top_level_key = _top_level_key()
     for line in text.lstrip("\ufeff").splitlines():
         if not line or line[0] in " \t#" or line.startswith(("---", "...", "%")):
             continue
-        match = _TOP_LEVEL_KEY.match(line)
+        match = top_level_key.match(line)
         if match is None:
             return None
         keys.append(next(group for group in match.groups() if group is not None).strip())
@@ -95,7 +110,7 @@ def _looks_like_dockerfile(text: str) -> bool:
     for line in text.lstrip("\ufeff").splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
-            return bool(_FIRST_INSTRUCTION.match(line))
+            return bool(_first_instruction().match(line))
     return False
 
 

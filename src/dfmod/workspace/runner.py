@@ -11,7 +11,6 @@ and never stops the others. Which files, and what they bring in, is decided befo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
 
 from dfmod.linting.companions import companion_sources
 from dfmod.linting.engine import Settings, add_ignores, check, fix
@@ -20,6 +19,7 @@ from dfmod.linting.registry import preload
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
 from dfmod.syntax.project import activate, current
+from dfmod.syntax.records import Record, replace
 from dfmod.syntax.source import InputError, OutsideProject, SourceFile, decode, read_source, write_source
 from dfmod.workspace.budget import Overrun, time_budget
 from dfmod.workspace.config import ConfigError, Overrides, settings_for
@@ -28,18 +28,25 @@ from dfmod.workspace.kinds import classify
 from dfmod.workspace.targets import Target
 
 
-@dataclass
-class FileResult:
-    path: str
-    findings: list[Located] = field(default_factory=list)
-    before: str | None = None
-    after: str | None = None  # the fixed text (None when only checking)
-    applied: int = 0
-    error: str | None = None
-    outside: str | None = None  # why a file outside the project was left alone (exit 1)
-    companions: list[FileResult] = field(default_factory=list)  # other files the fixes edit
-    companion: bool = False  # this result is such a file (not a document dfmod checks)
-    comments: int = 0  # "ignore" mode: the instructions or keys given a suppression comment
+class FileResult(Record):
+    __slots__ = ("path", "findings", "before", "after", "applied", "error", "outside",
+                 "companions", "companion", "comments")
+    __hash__ = None  # not frozen (a plain dataclass before): unhashable
+
+    def __init__(self, path: str, findings: list[Located] | None = None, before: str | None = None,
+                 after: str | None = None, applied: int = 0, error: str | None = None,
+                 outside: str | None = None, companions: list[FileResult] | None = None,
+                 companion: bool = False, comments: int = 0) -> None:
+        self.path = path
+        self.findings = [] if findings is None else findings
+        self.before = before
+        self.after = after  # the fixed text (None when only checking)
+        self.applied = applied
+        self.error = error
+        self.outside = outside  # why a file outside the project was left alone (exit 1)
+        self.companions = [] if companions is None else companions  # other files the fixes edit
+        self.companion = companion  # this result is such a file (not a document dfmod checks)
+        self.comments = comments  # "ignore" mode: the instructions or keys given a suppression comment
 
     @property
     def changed(self) -> bool:

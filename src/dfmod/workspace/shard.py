@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from dfmod.syntax.records import Record
 
 AUTO = "auto"
 
@@ -44,14 +45,16 @@ class ShardError(ValueError):
     """Why no shard could be taken; `str()` is the one-line message shown to the user."""
 
 
-@dataclass(frozen=True)
-class Shard:
+class Shard(Record):
     """Shard `index` (1-based) of `total`; `source` says where it came from (`--shard auto`
     says it on stderr)."""
 
-    index: int
-    total: int
-    source: str = "--shard"
+    __slots__ = ("index", "total", "source")
+
+    def __init__(self, index: int, total: int, source: str = "--shard") -> None:
+        self.index = index
+        self.total = total
+        self.source = source
 
     def __str__(self) -> str:
         return f"{self.index}/{self.total}"
@@ -65,15 +68,17 @@ class Shard:
         return zlib.crc32(key) % self.total == self.index - 1
 
 
-@dataclass(frozen=True)
-class Convention:
+class Convention(Record):
     """How one engine names its shard: the index variable, counting from `base`, and the
     variable with the number of shards."""
 
-    engine: str
-    index: str
-    total: str
-    base: int
+    __slots__ = ("engine", "index", "total", "base")
+
+    def __init__(self, engine: str, index: str, total: str, base: int) -> None:
+        self.engine = engine
+        self.index = index
+        self.total = total
+        self.base = base
 
 
 CONVENTIONS = (

@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from functools import cache
 
+from dfmod.syntax.records import Record, replace
 from dfmod.syntax.source import InputError, read_source
 from dfmod.workspace.discovery import Discovery, display_path
 from dfmod.workspace.kinds import COMPOSE, DOCKERFILE, classify, kind_of
@@ -30,19 +31,22 @@ OVERRIDE_NAMES = ("compose.override.yaml", "compose.override.yml",
                   "docker-compose.override.yaml", "docker-compose.override.yml")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     """One file of the run. `kind` None: a named file its content decides (when it is read);
     `context` and `context_how`: a build context a source states; `group`: the compose files
     read together with this one, in `-f` order (itself included)."""
 
-    path: str
-    kind: str | None
-    origin: str = ""  # why a file nobody named is covered ("built by compose.yaml")
-    context: str | None = None
-    context_how: str = ""
-    group: tuple[str, ...] = ()
-    stage: str | None = None  # the stage a compose `build.target` ships
+    __slots__ = ("path", "kind", "origin", "context", "context_how", "group", "stage")
+
+    def __init__(self, path: str, kind: str | None, origin: str = "", context: str | None = None,
+                 context_how: str = "", group: tuple[str, ...] = (), stage: str | None = None) -> None:
+        self.path = path
+        self.kind = kind
+        self.origin = origin  # why a file nobody named is covered ("built by compose.yaml")
+        self.context = context
+        self.context_how = context_how
+        self.group = group
+        self.stage = stage  # the stage a compose `build.target` ships
 
 
 def plan(found: Discovery, context: str | None = None,
@@ -122,13 +126,16 @@ def _listing(directory: str) -> list[str]:
         return []
 
 
-_NAMING_KEY = re.compile(r"(?:^|[\s{,])(?:build|include|extends|dockerfile)[\"']?\s*:", re.M)
+@cache
+def _naming_key() -> re.Pattern[str]:
+    """Compiled on first use: only compose files need it."""
+    return re.compile(r"(?:^|[\s{,])(?:build|include|extends|dockerfile)[\"']?\s*:", re.M)
 
 
 def _names_files(path: str) -> bool:
     """Whether a compose file can name other files at all (a YAML parse costs ~10 ms)."""
     try:
-        return _NAMING_KEY.search(read_source(path).text) is not None
+        return _naming_key().search(read_source(path).text) is not None
     except InputError:
         return False
 
