@@ -220,3 +220,18 @@ def test_read_only_file_reports_and_exits_2(repo: Path) -> None:
     assert result.returncode == 2
     assert "dfmod: error: Dockerfile: is read-only; not written" in result.stderr
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("columns", [None, "0", "57", "wide", "132"])
+def test_help_width_is_the_one_shutil_gives(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    """The CLI's help formatter finds the terminal width without importing shutil (start-up);
+    it must find the same width shutil would."""
+    import shutil
+
+    from dfmod.cli import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns

@@ -29,6 +29,34 @@ def _rule_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, given the terminal width instead of asking `shutil`.
+
+    argparse builds a formatter for every option it adds, and the default one imports
+    `shutil` (and with it zlib, bz2 and lzma) for the width: milliseconds of every run, for
+    help it rarely prints. The width is found as `shutil.get_terminal_size` finds it.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() - 2 if width is None else width)
+
+
+def _terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`: `$COLUMNS`, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     """The parser of `argv`, with the options of the command `argv` chooses only.
 
@@ -40,16 +68,17 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     the command is the first argument: then everything after it is the command's.
     """
     parser = argparse.ArgumentParser(
-        prog="dfmod", description="Find and fix what breaks Python container builds.")
+        prog="dfmod", description="Find and fix what breaks Python container builds.",
+        formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"dfmod {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     alone = chosen in COMMANDS and argv[0] == chosen
     for name, (summary, options) in COMMANDS.items():
         if name == chosen:
-            options(commands.add_parser(name, help=summary))
+            options(commands.add_parser(name, help=summary, formatter_class=_Formatter))
         elif not alone:
-            commands.add_parser(name, help=summary)
+            commands.add_parser(name, help=summary, formatter_class=_Formatter)
     return parser
 
 
