@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from dfmod.syntax.dockerfile import Mount
+from dfmod.syntax.records import Record
 
 
-@dataclass(frozen=True)
-class CacheTool:
-    label: str
-    subdirectory: str
-    cache_dir_env: str
-    no_cache_env: str
-    no_cache_flags: tuple[str, ...]
+class CacheTool(Record):
+    __slots__ = ("label", "subdirectory", "cache_dir_env", "no_cache_env", "no_cache_flags",
+                 "cache_on_values")
 
-    # Values of `no_cache_env` that leave the cache on. pip disables its cache for any
-    # boolean value, "0" and "false" included (a backwards-compatibility quirk of its
-    # option callback; checked with `PIP_NO_CACHE_DIR=0 pip cache purge` → exit 1);
-    # uv parses the variable as a boolean.
-    cache_on_values: frozenset[str]
+    def __init__(self, label: str, subdirectory: str, cache_dir_env: str, no_cache_env: str,
+                 no_cache_flags: tuple[str, ...], cache_on_values: frozenset[str]) -> None:
+        self.label = label
+        self.subdirectory = subdirectory
+        self.cache_dir_env = cache_dir_env
+        self.no_cache_env = no_cache_env
+        self.no_cache_flags = no_cache_flags
+        # Values of `no_cache_env` that leave the cache on. pip disables its cache for any
+        # boolean value, "0" and "false" included (a backwards-compatibility quirk of its
+        # option callback; checked with `PIP_NO_CACHE_DIR=0 pip cache purge` → exit 1);
+        # uv parses the variable as a boolean.
+        self.cache_on_values = cache_on_values
 
     def disables_cache(self, value: str) -> bool:
         return value.strip("'\"").lower() not in self.cache_on_values

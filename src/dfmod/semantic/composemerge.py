@@ -18,23 +18,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from dfmod.syntax.compose import ComposeFile, build_location, healthcheck_state
+from dfmod.syntax.records import Record
 
 Loader = Callable[[str], "ComposeFile | None"]
 _MAX_DEPTH = 8  # include/extends chains deeper than this are not followed (cycles end here)
 
 
-@dataclass
-class MergedService:
+class MergedService(Record):
     """One service of the merged model; `files` are the group's files that define it."""
 
-    name: str
-    data: dict[str, Any] = field(default_factory=dict)
-    base: str = "."  # the directory its build paths are relative to
-    files: list[int] = field(default_factory=list)
+    __slots__ = ("name", "data", "base", "files")
+    __hash__ = None  # mutable: the model merges each file into it
+
+    def __init__(self, name: str, data: dict[str, Any] | None = None, base: str = ".",
+                 files: list[int] | None = None) -> None:
+        self.name = name
+        self.data = {} if data is None else data
+        self.base = base  # the directory its build paths are relative to
+        self.files = [] if files is None else files
 
     @property
     def complete(self) -> bool:
@@ -224,10 +228,12 @@ def _plain(value: Any) -> Any:
     return _Tagged(tag, plain) if tag in ("!reset", "!override") else plain
 
 
-@dataclass(frozen=True)
-class _Tagged:
-    tag: str | None
-    value: Any
+class _Tagged(Record):
+    __slots__ = ("tag", "value")
+
+    def __init__(self, tag: str | None, value: Any) -> None:
+        self.tag = tag
+        self.value = value
 
 
 def _long_depends_on(value: Any) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from dfmod.syntax.compose import ComposeFile, Node
+from dfmod.syntax.records import Record
 
 _WORDS = re.compile(r"[^A-Z0-9]+")
 # Words that make a name a switch about a password rather than the password itself.
@@ -74,8 +74,7 @@ def own_variable(name: str, value: str) -> bool:
     return match is not None and name in (match["name"], match["bare"])
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(Record):
     """One place a credential is written.
 
     `shape` is "value" (the whole value of `name`), "url" (the password of a URL in
@@ -83,21 +82,29 @@ class Occurrence:
     `start`/`end` are offsets in the node's value of the text a fix replaces.
     """
 
-    owner: str  # the service or top-level key it is written under
-    name: str
-    node: Node
-    shape: str
-    secret: str  # the literal, as written
-    start: int
-    end: int
+    __slots__ = ("owner", "name", "node", "shape", "secret", "start", "end")
+
+    def __init__(self, owner: str, name: str, node: Node, shape: str, secret: str, start: int,
+                 end: int) -> None:
+        self.owner = owner  # the service or top-level key it is written under
+        self.name = name
+        self.node = node
+        self.shape = shape
+        self.secret = secret  # the literal, as written
+        self.start = start
+        self.end = end
 
 
-@dataclass
-class Credential:
+class Credential(Record):
     """Every occurrence of one credential, and the same text found where fixes do not go."""
 
-    occurrences: list[Occurrence]
-    elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (owner, key)
+    __slots__ = ("occurrences", "elsewhere")
+    __hash__ = None  # mutable: `elsewhere` grows as the file is searched
+
+    def __init__(self, occurrences: list[Occurrence],
+                 elsewhere: list[tuple[str, str]] | None = None) -> None:
+        self.occurrences = occurrences
+        self.elsewhere = [] if elsewhere is None else elsewhere  # (owner, key)
 
     @property
     def defaults(self) -> list[str]:

@@ -14,8 +14,6 @@ true`): such a pair is one unit when it is removed from a chain (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dfmod.syntax.shell import Chain, Command, Element, ShellWord
 
 # find's global options, which come before the starting points.
@@ -34,13 +32,15 @@ _ALTERNATION = {"-o", "-or", ","}
 _TOLERANCE = {"true", ":"}
 
 
-@dataclass(eq=False)
 class FindAction:
     """An action of a find expression: `-delete`, or `-exec CMD… {} +` / `;`."""
 
-    word: ShellWord  # the `-exec` / `-execdir` / `-ok` / `-okdir` / `-delete` word
-    argv: list[ShellWord]  # the command run by -exec (empty for -delete)
-    terminator: ShellWord | None  # `+` or `;` (None if missing)
+    __slots__ = ("word", "argv", "terminator")
+
+    def __init__(self, word: ShellWord, argv: list[ShellWord], terminator: ShellWord | None) -> None:
+        self.word = word  # the `-exec` / `-execdir` / `-ok` / `-okdir` / `-delete` word
+        self.argv = argv  # the command run by -exec (empty for -delete)
+        self.terminator = terminator  # `+` or `;` (None if missing)
 
     @property
     def batched(self) -> bool:
@@ -48,14 +48,17 @@ class FindAction:
         return self.terminator is not None and self.terminator.value == "+"
 
 
-@dataclass(eq=False)
 class FindCommand:
     """A `find` command split into starting points and expression words."""
 
-    command: Command
-    paths: list[ShellWord]
-    expression: list[ShellWord]
-    actions: list[FindAction]
+    __slots__ = ("command", "paths", "expression", "actions")
+
+    def __init__(self, command: Command, paths: list[ShellWord], expression: list[ShellWord],
+                 actions: list[FindAction]) -> None:
+        self.command = command
+        self.paths = paths
+        self.expression = expression
+        self.actions = actions
 
     def has(self, *primaries: str) -> bool:
         """Whether the expression uses one of `primaries` as a primary (not as an argument)."""

@@ -22,19 +22,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from dfmod.syntax.records import Record
 
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(Record):
     """`ghcr.io/immich-app/postgres:14-vectorchord0.4.3` as registry, repository, tag."""
 
-    registry: str  # "docker.io" when the reference names none
-    repository: str  # "library/postgres" for an official image
-    tag: str | None
+    __slots__ = ("registry", "repository", "tag")
+
+    def __init__(self, registry: str, repository: str, tag: str | None) -> None:
+        self.registry = registry  # "docker.io" when the reference names none
+        self.repository = repository  # "library/postgres" for an official image
+        self.tag = tag
 
     @property
     def official(self) -> bool:
@@ -75,13 +78,15 @@ def parse_image(image: Any) -> ImageRef | None:
     return ImageRef(registry, path.lower(), tag or None)
 
 
-@dataclass(frozen=True)
-class Shipped:
+class Shipped(Record):
     """An image known to declare a `HEALTHCHECK`, from version `since` (None: all)."""
 
-    names: tuple[str, ...]  # registry/repository, as `_key` spells them
-    since: tuple[int, ...] | None
-    source: str
+    __slots__ = ("names", "since", "source")
+
+    def __init__(self, names: tuple[str, ...], since: tuple[int, ...] | None, source: str) -> None:
+        self.names = names  # registry/repository, as `_key` spells them
+        self.since = since
+        self.source = source
 
 
 SHIPS_HEALTHCHECK = (
@@ -135,17 +140,20 @@ _PG_ISREADY = '["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]'
 _MYSQLADMIN = '["CMD", "mysqladmin", "ping", "-h", "localhost"]'
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(Record):
     """A healthcheck `test:` for the images `names`, for versions from `since` up to
     (excluding) `until`; an image whose tag names no version is taken as the newest. `port`
     is the port the probe talks to (None: it uses none, or the server's own socket)."""
 
-    names: tuple[str, ...]
-    test: str
-    port: int | None
-    since: tuple[int, ...] | None = None
-    until: tuple[int, ...] | None = None
+    __slots__ = ("names", "test", "port", "since", "until")
+
+    def __init__(self, names: tuple[str, ...], test: str, port: int | None,
+                 since: tuple[int, ...] | None = None, until: tuple[int, ...] | None = None) -> None:
+        self.names = names
+        self.test = test
+        self.port = port
+        self.since = since
+        self.until = until
 
     def fits(self, ref: ImageRef) -> bool:
         version = ref.version()
@@ -227,8 +235,7 @@ def lacks(ref: ImageRef | None, program: str) -> bool:
 _PACKAGE_INSTALL = re.compile(r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|tdnf)\b[^;&|]*?\b(?:install|add)\b")
 
 
-@dataclass(frozen=True)
-class ServiceImage:
+class ServiceImage(Record):
     """What runs a service: the image it pulls, or the Dockerfile it builds.
 
     `base` is the pulled image, or for a build the image at the root of the stage it ships
@@ -240,11 +247,15 @@ class ServiceImage:
     --from`, any mention of the name).
     """
 
-    built: bool
-    readable: bool
-    base: ImageRef | None
-    healthcheck: str | None = None
-    adds: frozenset[str] = frozenset()
+    __slots__ = ("built", "readable", "base", "healthcheck", "adds")
+
+    def __init__(self, built: bool, readable: bool, base: ImageRef | None,
+                 healthcheck: str | None = None, adds: frozenset[str] = frozenset()) -> None:
+        self.built = built
+        self.readable = readable
+        self.base = base
+        self.healthcheck = healthcheck
+        self.adds = adds
 
     def defines_healthcheck(self) -> bool | None:
         """True: the image has a `HEALTHCHECK` (not NONE); False: known to have none; None:

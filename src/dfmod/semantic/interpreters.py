@@ -17,7 +17,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from dfmod.semantic.environments import SYSTEM, install_environment, program_environment
 from dfmod.semantic.state import (
@@ -31,6 +30,7 @@ from dfmod.semantic.state import (
 from dfmod.semantic.tools import ToolCall, basename, tool_call
 from dfmod.semantic.venvs import Venv
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, readable_scripts
+from dfmod.syntax.records import Record
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
@@ -51,10 +51,12 @@ _DISTROLESS_VERSIONS = {"python3-debian11": "3.9", "python3-debian12": "3.11",
                         "python3-debian13": "3.13"}
 
 
-@dataclass(frozen=True)
-class Python:
-    directory: str  # where `python3` is: /usr/local/bin, /usr/bin
-    version: str | None  # "3.12", None when the tag does not say
+class Python(Record):
+    __slots__ = ("directory", "version")
+
+    def __init__(self, directory: str, version: str | None) -> None:
+        self.directory = directory  # where `python3` is: /usr/local/bin, /usr/bin
+        self.version = version  # "3.12", None when the tag does not say
 
 
 def _tag(reference: str) -> str:

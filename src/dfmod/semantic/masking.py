@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Literal
 
 from dfmod.semantic.tools import basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Command, Element, Operator
 from dfmod.syntax.text import Span
 
@@ -182,17 +182,20 @@ def can_fail(element: Element) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Mask:
+class Mask(Record):
     """A tolerance at `chain.elements[index]`, reached through the `||` `operator`."""
 
-    chain: Chain
-    index: int
-    operator: Operator
-    masked: tuple[Element, ...]  # the elements whose failure it swallows, in order
-    # The conditions whose "no" reaches it too (`command -v strip && strip x || true`):
-    # not failures, but a fix must not change what happens when they answer "no".
-    conditions: tuple[Element, ...] = ()
+    __slots__ = ("chain", "index", "operator", "masked", "conditions")
+
+    def __init__(self, chain: Chain, index: int, operator: Operator, masked: tuple[Element, ...],
+                 conditions: tuple[Element, ...] = ()) -> None:
+        self.chain = chain
+        self.index = index
+        self.operator = operator
+        self.masked = masked  # the elements whose failure it swallows, in order
+        # The conditions whose "no" reaches it too (`command -v strip && strip x || true`):
+        # not failures, but a fix must not change what happens when they answer "no".
+        self.conditions = conditions
 
     @property
     def tolerance(self) -> Element:

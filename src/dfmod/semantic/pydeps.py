@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+
+from dfmod.syntax.records import Record
 
 # Distribution name (PEP 503 normalised) → the module(s) it is imported as, for
 # distributions whose import name differs from their name. Source: each entry is the
@@ -215,10 +216,12 @@ def verification_module(module: str) -> str:
     return ".".join(parts[:keep])
 
 
-@dataclass(frozen=True)
-class Requirement:
-    name: str  # as written (`uvicorn`)
-    source: str  # file it came from, or "command line"
+class Requirement(Record):
+    __slots__ = ("name", "source")
+
+    def __init__(self, name: str, source: str) -> None:
+        self.name = name  # as written (`uvicorn`)
+        self.source = source  # file it came from, or "command line"
 
 
 # -- environment markers and requirement lines (PyPA's `packaging`) ---------------------

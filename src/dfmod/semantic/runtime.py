@@ -13,25 +13,28 @@ application module or file it names (`uvicorn main:app`, `python app.py`,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from dfmod.semantic.tools import basename
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, parse_shell
 from dfmod.syntax.text import MappedText
 
 PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
-@dataclass(frozen=True)
-class Server:
+class Server(Record):
     """A console script that starts an application, and what it needs to import."""
 
-    module: str  # the package that provides it
-    version_flag: bool  # `<script> --version` exits 0 (checked against the tool's CLI)
-    app_option: tuple[str, ...] = ()  # options naming the application (`-A`, `--app`)
-    app_positional: bool = False  # `module:attr` as a positional argument
-    app_file_after: str | None = None  # `streamlit run FILE`
+    __slots__ = ("module", "version_flag", "app_option", "app_positional", "app_file_after")
+
+    def __init__(self, module: str, version_flag: bool, app_option: tuple[str, ...] = (),
+                 app_positional: bool = False, app_file_after: str | None = None) -> None:
+        self.module = module  # the package that provides it
+        self.version_flag = version_flag  # `<script> --version` exits 0 (checked against the tool's CLI)
+        self.app_option = app_option  # options naming the application (`-A`, `--app`)
+        self.app_positional = app_positional  # `module:attr` as a positional argument
+        self.app_file_after = app_file_after  # `streamlit run FILE`
 
 
 SERVERS: dict[str, Server] = {
@@ -59,26 +62,36 @@ _SHELLS = {"sh", "bash", "dash", "ash"}
 _APP_REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\S+)?$")
 
 
-@dataclass
-class RuntimeCommand:
+class RuntimeCommand(Record):
     """One command the container runs that starts Python."""
 
-    argv: list[str]
-    interpreter: str | None  # as CMD spells it (`/opt/venv/bin/python`); None: a bare script
-    script: str | None = None  # console script as spelled (`uvicorn`, `/opt/venv/bin/uvicorn`)
-    server: Server | None = None
-    modules: list[str] = field(default_factory=list)  # packages it imports (server, worker)
-    app_modules: list[str] = field(default_factory=list)  # `main`, `app.main`
-    app_files: list[str] = field(default_factory=list)  # `app.py`
-    launcher: tuple[str, ...] = ()  # `uv run`, `poetry run`: runs it in the project's env
+    __slots__ = ("argv", "interpreter", "script", "server", "modules", "app_modules", "app_files",
+                 "launcher")
+    __hash__ = None  # mutable: `describe` fills it in as it reads the command line
+
+    def __init__(self, argv: list[str], interpreter: str | None, script: str | None = None,
+                 server: Server | None = None, modules: list[str] | None = None,
+                 app_modules: list[str] | None = None, app_files: list[str] | None = None,
+                 launcher: tuple[str, ...] = ()) -> None:
+        self.argv = argv
+        self.interpreter = interpreter  # as CMD spells it (`/opt/venv/bin/python`); None: a bare script
+        self.script = script  # console script as spelled (`uvicorn`, `/opt/venv/bin/uvicorn`)
+        self.server = server
+        self.modules = [] if modules is None else modules  # packages it imports (server, worker)
+        self.app_modules = [] if app_modules is None else app_modules  # `main`, `app.main`
+        self.app_files = [] if app_files is None else app_files  # `app.py`
+        self.launcher = launcher  # `uv run`, `poetry run`: runs it in the project's env
 
 
-@dataclass
-class Runtime:
+class Runtime(Record):
     """The start-up command of an image and where it was declared."""
 
-    instruction: Instruction  # the CMD or ENTRYPOINT that carries the command
-    commands: list[RuntimeCommand]
+    __slots__ = ("instruction", "commands")
+    __hash__ = None  # its commands are mutable
+
+    def __init__(self, instruction: Instruction, commands: list[RuntimeCommand]) -> None:
+        self.instruction = instruction  # the CMD or ENTRYPOINT that carries the command
+        self.commands = commands
 
 
 def _argv(doc: Dockerfile, instruction: Instruction) -> list[list[str]] | None:

@@ -34,11 +34,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from dfmod.semantic.tools import basename
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, run_scripts
+from dfmod.syntax.records import Record
 from dfmod.syntax.text import Span, is_number
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -148,13 +148,15 @@ def expand(value: str, env: Mapping[str, str]) -> str | None:
     return None if size > MAX_VALUE else "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
-class _Env:
+class _Env(Record):
     """The environment at one point: every name defined (None: a value dfmod cannot
     expand), and the same without those. Shared by the instructions that change nothing."""
 
-    values: dict[str, str | None]
-    known: dict[str, str]
+    __slots__ = ("values", "known")
+
+    def __init__(self, values: dict[str, str | None], known: dict[str, str]) -> None:
+        self.values = values
+        self.known = known
 
 
 _START = _Env({"PATH": DEFAULT_PATH}, {"PATH": DEFAULT_PATH})
@@ -303,13 +305,15 @@ def relative_to(path: str, directory: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ProcessCommand:
+class ProcessCommand(Record):
     """The program a stage's container runs: `ENTRYPOINT` (if any) else `CMD`."""
 
-    instruction: Instruction
-    argv0: str  # the first word as written (after `exec` and shell wrappers)
-    exec_form: bool  # False when a shell starts it (shell form, or `["sh", "-c", …]`)
+    __slots__ = ("instruction", "argv0", "exec_form")
+
+    def __init__(self, instruction: Instruction, argv0: str, exec_form: bool) -> None:
+        self.instruction = instruction
+        self.argv0 = argv0  # the first word as written (after `exec` and shell wrappers)
+        self.exec_form = exec_form  # False when a shell starts it (shell form, or `["sh", "-c", …]`)
 
 
 def process_command(stage: Stage) -> ProcessCommand | None:
@@ -359,15 +363,17 @@ def is_root(user: str | None) -> bool:
     return user in (None, "root", "0")
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(Record):
     """A user as the Dockerfile shows it. `created` is False for a user no `useradd` or
     `adduser` of the file creates: its home then is a guess (the base image decides)."""
 
-    name: str
-    uid: int | None
-    home: str
-    created: bool = True
+    __slots__ = ("name", "uid", "home", "created")
+
+    def __init__(self, name: str, uid: int | None, home: str, created: bool = True) -> None:
+        self.name = name
+        self.uid = uid
+        self.home = home
+        self.created = created
 
 
 def account(doc: Dockerfile, instruction: Instruction, user: str | None) -> Account:

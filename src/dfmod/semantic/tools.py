@@ -8,8 +8,8 @@ the tool, its subcommand and the words after it, instead of matching strings its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
 
 _PIP = re.compile(r"pip(\d+(\.\d+)*)?$")
@@ -26,12 +26,14 @@ PIP_VALUE_OPTIONS = frozenset({
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
-@dataclass(frozen=True)
-class ToolCall:
-    tool: str  # "pip", "uv" (uv's own commands), "uv-pip" (`uv pip …`) or "poetry"
-    subcommand: str | None
-    command: Command
-    first_arg: int  # index in command.words of the first word after the subcommand
+class ToolCall(Record):
+    __slots__ = ("tool", "subcommand", "command", "first_arg")
+
+    def __init__(self, tool: str, subcommand: str | None, command: Command, first_arg: int) -> None:
+        self.tool = tool  # "pip", "uv" (uv's own commands), "uv-pip" (`uv pip …`) or "poetry"
+        self.subcommand = subcommand
+        self.command = command
+        self.first_arg = first_arg  # index in command.words of the first word after the subcommand
 
     @property
     def args(self) -> list[ShellWord]:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
 from dfmod.semantic.tools import basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, readable_scripts
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
 
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
@@ -45,11 +45,13 @@ _UV_VALUE_OPTIONS = {"-p", "--python", "--prompt", "--index", "--default-index",
                      "--allow-insecure-host"}
 
 
-@dataclass(frozen=True)
-class Venv:
-    path: str  # normalised absolute path
-    instruction: Instruction  # where it is created (or declared, for ENV VIRTUAL_ENV)
-    how: str  # "python -m venv", "virtualenv", "uv venv", "uv sync", "poetry", "VIRTUAL_ENV"
+class Venv(Record):
+    __slots__ = ("path", "instruction", "how")
+
+    def __init__(self, path: str, instruction: Instruction, how: str) -> None:
+        self.path = path  # normalised absolute path
+        self.instruction = instruction  # where it is created (or declared, for ENV VIRTUAL_ENV)
+        self.how = how  # "python -m venv", "virtualenv", "uv venv", "uv sync", "poetry", "VIRTUAL_ENV"
 
 
 def _word_text(word: ShellWord, env: Mapping[str, str]) -> str | None:
@@ -167,10 +169,12 @@ def find_venvs(doc: Dockerfile, stage: Stage) -> list[Venv]:
     return list(_venvs_step(doc, doc.fold(_venvs_step, _Found())[last.index], last).venvs)
 
 
-@dataclass(frozen=True)
-class _Found:
-    venvs: tuple[Venv, ...] = ()
-    poetry_in_project: bool = False  # an earlier `poetry config virtualenvs.in-project true`
+class _Found(Record):
+    __slots__ = ("venvs", "poetry_in_project")
+
+    def __init__(self, venvs: tuple[Venv, ...] = (), poetry_in_project: bool = False) -> None:
+        self.venvs = venvs
+        self.poetry_in_project = poetry_in_project  # an earlier `poetry config virtualenvs.in-project true`
 
 
 def _venvs_step(doc: Dockerfile, found: _Found, item: Instruction) -> _Found:
