@@ -27,12 +27,10 @@ from dfmod.semantic.state import (
     resolve_in,
     user_before,
 )
-from dfmod.semantic.tools import ToolCall, basename, tool_call
+from dfmod.semantic.tools import PYTHON, ToolCall, basename, tool_call
 from dfmod.semantic.venvs import Venv
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, readable_scripts
 from dfmod.syntax.records import Record
-
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
 def _numeric(user: str) -> bool:
@@ -157,7 +155,7 @@ def venv_python(doc: Dockerfile, stage: Stage, venv: Venv) -> Python | None:
                 continue
             name = basename(argv[0])
             env: Mapping[str, str] = known_env(doc, venv.instruction)
-            if venv.how.startswith("python -m") and _PYTHON.match(name) and argv[1:3] in (
+            if venv.how.startswith("python -m") and PYTHON.match(name) and argv[1:3] in (
                     ["-m", "venv"], ["-m", "virtualenv"]):
                 if "/" in argv[0]:
                     version = re.match(r"python(\d+\.\d+)$", name)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import re
 
-from dfmod.semantic.tools import basename
+from dfmod.semantic.tools import PYTHON, basename
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, parse_shell
 from dfmod.syntax.text import MappedText
-
-PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
 class Server(Record):

@@ -23,7 +23,8 @@ PIP_VALUE_OPTIONS = frozenset({
     "--prefix", "--root", "--report", "--python", "-p", "--exists-action", "--cert",
     "--client-cert", "--index-strategy", "--keyring-provider", "--resolution",
 })
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
+# A Python interpreter by its program name: `python`, `python3`, `python3.12`.
+PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 
 
 class ToolCall(Record):
@@ -118,7 +119,7 @@ def _tool_call(command: Command) -> ToolCall | None:
     if _PIP.match(name):
         subcommand, after = _subcommand(command, 1)
         return ToolCall("pip", subcommand, command, after)
-    if _PYTHON.match(name):
+    if PYTHON.match(name):
         for index in range(1, len(words) - 1):
             value = words[index].value
             if value == "-m" and _PIP.match(words[index + 1].value or ""):

@@ -21,16 +21,14 @@ stage's `ENV`):
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping
 
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
-from dfmod.semantic.tools import basename, tool_call
+from dfmod.semantic.tools import PYTHON, basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
 
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 # Options that take a value, per tool (so the value is not read as the venv directory).
@@ -108,7 +106,7 @@ def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
     if not words:
         return []
     name = basename(words[0].value)
-    if _PYTHON.match(name):
+    if PYTHON.match(name):
         argv = [word.value for word in words]
         if len(argv) >= 3 and argv[1] == "-m" and argv[2] in ("venv", "virtualenv"):
             options = _VENV_VALUE_OPTIONS if argv[2] == "venv" else _VIRTUALENV_VALUE_OPTIONS
