@@ -25,7 +25,8 @@ from dfmod.syntax.dockerfile import Dockerfile, Instruction
 SYSTEM = "<system>"
 _SYSTEM_BINS = frozenset({"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin",
                           "/sbin"})
-_BIN_PROGRAM = re.compile(r"^(/.+)/bin/[^/]+$")
+# A string, compiled on first use (`re` caches it): start-up pays only for what a file needs.
+_BIN_PROGRAM = r"^(/.+)/bin/[^/]+$"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
@@ -38,7 +39,7 @@ def program_environment(program: str, env: Mapping[str, str]) -> str | None:
         directory = posixpath.dirname(posixpath.normpath(program))
         if directory in _SYSTEM_BINS:
             return SYSTEM
-        match = _BIN_PROGRAM.match(posixpath.normpath(program))
+        match = re.match(_BIN_PROGRAM, posixpath.normpath(program))
         return match.group(1) if match else None
     path = env.get("PATH")
     if path is None:

@@ -32,7 +32,9 @@ from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Command, Element, Operator
 from dfmod.syntax.text import Span
 
-_SUBCOMMAND = re.compile(r"[a-z][a-z0-9-]*$")
+# Patterns are strings, compiled on first use (`re` caches them): most files need none of
+# them, and start-up would pay for compiling them all.
+_SUBCOMMAND = r"[a-z][a-z0-9-]*$"
 _ALWAYS_SUCCEED = {"true", ":", "echo", "printf"}
 # Questions whose "no" is an answer, not a failure (with the options that make them one).
 _PROBES = {"which", "type", "hash", "grep", "egrep", "fgrep", "zgrep", "id", "getent",
@@ -41,7 +43,7 @@ _DPKG_QUERIES = {"-s", "--status", "-l", "--list", "-L", "--listfiles", "-S", "-
 # Commands that cannot fail as written (`rm` only with `-f`, `sleep` only with a duration,
 # the builtins only without command substitution).
 _INFALLIBLE_BUILTINS = {"export", "set", "umask"}
-_DURATION = re.compile(r"\d+(\.\d+)?[smhd]?$")
+_DURATION = r"\d+(\.\d+)?[smhd]?$"
 _COMPOUNDS = {"group", "subshell", "for_statement", "c_style_for_statement", "while_statement",
               "if_statement", "case_statement"}
 
@@ -140,7 +142,7 @@ def _command_can_fail(command: Command) -> bool:
     if _is_tolerance_command(command) or name in ("true", ":"):
         return False
     if name == "sleep":
-        return not (len(argv) > 1 and all(value is not None and _DURATION.match(value)
+        return not (len(argv) > 1 and all(value is not None and re.match(_DURATION, value)
                                            for value in argv[1:]))
     if name == "rm":
         return not any(value is not None and (value == "--force" or (
@@ -313,17 +315,17 @@ def masks(chain: Chain, decide: Callable[[Mask], Outcome] | None = None) -> Iter
 # -- who owns which tolerance ------------------------------------------------------------
 # A tolerance that says the install is optional: the author decided the image may ship
 # without it ("not available" is not such a word: it is the incident's own message).
-_DECLARED_OPTIONAL = re.compile(
-    r"\boptional(ly)?\b|\bfall\s*-?\s*back\b|\bwill\s+use\b|\bdisabled\b|\bskipping\b|"
-    r"\bcontinu(e|ing)\s+without\b", re.IGNORECASE)
+_DECLARED_OPTIONAL = (
+    r"(?i)\boptional(ly)?\b|\bfall\s*-?\s*back\b|\bwill\s+use\b|\bdisabled\b|\bskipping\b|"
+    r"\bcontinu(e|ing)\s+without\b")
 _TOOLING = {"pip", "setuptools", "wheel"}
-_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_NAME = r"[A-Za-z0-9._-]+"
 
 
 def declares_optional(tolerance: Element) -> bool:
     """`|| echo "optional: using SDPA fallback"`, "will use …", "disabled", "skipping",
     "continuing without …": the tolerance's own words say the install may fail."""
-    return any(_DECLARED_OPTIONAL.search(word.raw)
+    return any(re.search(_DECLARED_OPTIONAL, word.raw)
                for command in tolerance.commands for word in command.words[1:])
 
 
@@ -337,7 +339,7 @@ def upgrades_tooling(command: Command) -> bool:
                                            is not None) for value in (word.value for word in call.args))
     names = []
     for word in call.operands():
-        match = _NAME.match(word.value or "")
+        match = re.match(_NAME, word.value or "")
         names.append(match.group(0).lower() if match else None)
     return upgrade and bool(names) and all(name in _TOOLING for name in names)
 
@@ -460,7 +462,7 @@ def _label(command: Command) -> str:
         return f"command {words[1].value} {words[2].raw}"
     second = _subcommand(command) if label in _WITH_SUBCOMMANDS else (
         words[1].value if len(words) > 1 else None)
-    if second is not None and _SUBCOMMAND.match(second):
+    if second is not None and re.match(_SUBCOMMAND, second):
         label = f"{label} {second}"
     return label
 

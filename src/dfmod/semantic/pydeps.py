@@ -136,8 +136,10 @@ TEST_TOOLS = frozenset({
 # under it, so a module name keeps one more component.
 NAMESPACE_ROOTS = frozenset({"azure", "backports", "google", "jaraco", "ruamel", "zope"})
 
-_IDENTIFIER_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^git\+", re.IGNORECASE)
+# Patterns are strings, compiled on first use (`re` caches them): most Dockerfiles install
+# nothing this module reads, and start-up would pay for compiling them all.
+_IDENTIFIER_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+_URL = r"(?i)^[a-z][a-z0-9+.-]*://|^git\+"
 
 
 def normalize_name(name: str) -> str:
@@ -204,7 +206,7 @@ def wheel_import_names(path: str) -> tuple[str, tuple[str, ...]] | None:
                 modules = sorted({_top_level(name) for name in names} - {""})
     except (OSError, zipfile.BadZipFile, KeyError):
         return None
-    found = tuple(module for module in modules if _IDENTIFIER_PATH.match(module))
+    found = tuple(module for module in modules if re.match(_IDENTIFIER_PATH, module))
     return (distribution, found) if found else None
 
 
@@ -240,8 +242,8 @@ _LINUX_ENV = {
 _MACHINES = ("x86_64", "aarch64", "armv7l", "ppc64le", "s390x")
 _PYTHONS = tuple(f"3.{minor}" for minor in range(6, 16))
 # Free-form strings (the build machine's kernel): a marker on them cannot be answered.
-_UNKNOWABLE = re.compile(r"\b(platform_release|platform_version)\b")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_UNKNOWABLE = r"\b(platform_release|platform_version)\b"
+_QUOTED = r"'[^']*'|\"[^\"]*\""
 
 
 def marker_allows(marker: str, python_version: str | None) -> bool | None:
@@ -259,7 +261,7 @@ def marker_allows(marker: str, python_version: str | None) -> bool | None:
         parsed = Marker(marker)
     except InvalidMarker:
         return None
-    if _UNKNOWABLE.search(_QUOTED.sub("", marker)):
+    if re.search(_UNKNOWABLE, re.sub(_QUOTED, "", marker)):
         return None
     answers: set[bool] = set()
     for version in (python_version,) if python_version else _PYTHONS:
@@ -290,7 +292,7 @@ def parse_requirement(text: str, python_version: str | None) -> str | None:
     from packaging.requirements import Requirement as Parsed
 
     text = text.strip()
-    if not text or "${" in text or _URL.match(text) or text.startswith((".", "/", "~")):
+    if not text or "${" in text or re.match(_URL, text) or text.startswith((".", "/", "~")):
         return None
     try:
         parsed = Parsed(text)
@@ -332,25 +334,25 @@ def read_requirements(path: str, python_version: str | None,
         return []
     found: list[Requirement] = []
     for line in _logical_lines(raw):
-        line = _COMMENT.sub("", line).strip()
+        line = re.sub(_COMMENT, "", line).strip()
         if not line:
             continue
         if line.startswith("-"):
-            match = _NESTED.match(line)
+            match = re.match(_NESTED, line)
             if match:
                 nested = os.path.join(os.path.dirname(path), match.group(2))
                 found.extend(read_requirements(nested, python_version, seen))
             continue
-        line = _OPTION.split(line, maxsplit=1)[0]  # `pkg==1 --hash=…`
+        line = re.split(_OPTION, line, maxsplit=1)[0]  # `pkg==1 --hash=…`
         name = parse_requirement(line, python_version)
         if name is not None:
             found.append(Requirement(name, path))
     return found
 
 
-_COMMENT = re.compile(r"(^|\s)#.*$")
-_NESTED = re.compile(r"^(-r|--requirement)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)")
-_OPTION = re.compile(r"\s+--?[a-zA-Z]")
+_COMMENT = r"(^|\s)#.*$"
+_NESTED = r"^(-r|--requirement)(?:\s*=\s*|\s+|(?=[^\s-]))(\S+)"
+_OPTION = r"\s+--?[a-zA-Z]"
 
 
 def _logical_lines(raw: str) -> list[str]:
@@ -359,7 +361,7 @@ def _logical_lines(raw: str) -> list[str]:
     out: list[str] = []
     pending: list[str] = []
     for line in raw.splitlines():
-        if _COMMENT.match(line):  # ends a continuation; the comment is dropped later
+        if re.match(_COMMENT, line):  # ends a continuation; the comment is dropped later
             out.append("".join(pending) + " " + line)
             pending = []
             continue

@@ -57,7 +57,8 @@ _WORKER_OPTIONS = ("-k", "--worker-class")  # gunicorn: the worker's package mus
 _WRAPPERS = {"tini", "tini-static", "dumb-init", "catatonit", "exec", "nohup"}
 _USER_WRAPPERS = {"gosu", "su-exec"}
 _SHELLS = {"sh", "bash", "dash", "ash"}
-_APP_REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\S+)?$")
+# A string, compiled on first use (`re` caches it): few images name a `module:app`.
+_APP_REFERENCE = r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\S+)?$"
 
 
 class RuntimeCommand(Record):
@@ -157,7 +158,7 @@ def _option_values(args: list[str], names: tuple[str, ...]) -> list[str]:
 
 
 def _module_of(reference: str) -> str | None:
-    match = _APP_REFERENCE.match(reference)
+    match = re.match(_APP_REFERENCE, reference)
     return match.group(1) if match else None
 
 

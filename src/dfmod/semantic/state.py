@@ -86,7 +86,8 @@ def base_image_env(doc: Dockerfile, stage: Stage) -> frozenset[str] | None:
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _SIMPLE = re.compile(rf"\$(?:\{{({_NAME})\}}|({_NAME}))")
-_MODIFIER = re.compile(rf"\$\{{({_NAME})(:?)([-+])")
+# `${X:-w}` and its kind are rare: a string, compiled on first use (`re` caches it).
+_MODIFIER = rf"\$\{{({_NAME})(:?)([-+])"
 
 
 def expand(value: str, env: Mapping[str, str]) -> str | None:
@@ -114,7 +115,7 @@ def expand(value: str, env: Mapping[str, str]) -> str | None:
             size += len(out[-1])
             index = simple.end()
             continue
-        modifier = _MODIFIER.match(value, index)
+        modifier = re.compile(_MODIFIER).match(value, index)
         if modifier:
             depth = 1
             end = modifier.end()
@@ -223,7 +224,7 @@ def defined_names(doc: Dockerfile, instruction: Instruction) -> Set[str]:
     return env_at(doc, instruction).keys()
 
 
-_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE = r"\$\{?([A-Za-z_][A-Za-z0-9_]*)"  # compiled on first use, as `_MODIFIER`
 
 
 def _expanded(doc: Dockerfile, instruction: Instruction, value: str) -> str | None:
@@ -232,7 +233,7 @@ def _expanded(doc: Dockerfile, instruction: Instruction, value: str) -> str | No
     if "$" not in value:
         return value
     env = known_env(doc, instruction)
-    if any(name not in env for name in _VARIABLE.findall(value)):
+    if any(name not in env for name in re.findall(_VARIABLE, value)):
         return None
     return expand(value, env)
 
