@@ -232,7 +232,8 @@ def lacks(ref: ImageRef | None, program: str) -> bool:
 
 # -- a compose service's image -------------------------------------------------------------
 
-_PACKAGE_INSTALL = re.compile(r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|tdnf)\b[^;&|]*?\b(?:install|add)\b")
+# A string, compiled on first use (`re` caches it): only a service that builds a Dockerfile needs it.
+_PACKAGE_INSTALL = r"\b(?:apt-get|apt|apk|yum|dnf|microdnf|zypper|tdnf)\b[^;&|]*?\b(?:install|add)\b"
 
 
 class ServiceImage(Record):
@@ -303,7 +304,7 @@ def service_image(data: Any, base_directory: str, dockerfile: str | None) -> Ser
     adds: set[str] = set()
     for instruction in (item for part in lineage for item in part.instructions):
         text = instruction.arg_text
-        if (instruction.keyword == "RUN" and _PACKAGE_INSTALL.search(text)) or (
+        if (instruction.keyword == "RUN" and re.search(_PACKAGE_INSTALL, text)) or (
                 instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is not None):
             adds.update(PROGRAMS)
         adds.update(program for program in PROGRAMS if re.search(rf"\b{program}\b", text))
