@@ -27,11 +27,10 @@ Loader = Callable[[str], "ComposeFile | None"]
 _MAX_DEPTH = 8  # include/extends chains deeper than this are not followed (cycles end here)
 
 
-class MergedService(Record):
+class MergedService:
     """One service of the merged model; `files` are the group's files that define it."""
 
     __slots__ = ("name", "data", "base", "files")
-    __hash__ = None  # mutable: the model merges each file into it
 
     def __init__(self, name: str, data: dict[str, Any] | None = None, base: str = ".",
                  files: list[int] | None = None) -> None:

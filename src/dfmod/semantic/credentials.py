@@ -95,11 +95,10 @@ class Occurrence(Record):
         self.end = end
 
 
-class Credential(Record):
+class Credential:
     """Every occurrence of one credential, and the same text found where fixes do not go."""
 
     __slots__ = ("occurrences", "elsewhere")
-    __hash__ = None  # mutable: `elsewhere` grows as the file is searched
 
     def __init__(self, occurrences: list[Occurrence],
                  elsewhere: list[tuple[str, str]] | None = None) -> None:

@@ -61,12 +61,11 @@ _SHELLS = {"sh", "bash", "dash", "ash"}
 _APP_REFERENCE = r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?::\S+)?$"
 
 
-class RuntimeCommand(Record):
+class RuntimeCommand:
     """One command the container runs that starts Python."""
 
     __slots__ = ("argv", "interpreter", "script", "server", "modules", "app_modules", "app_files",
                  "launcher")
-    __hash__ = None  # mutable: `describe` fills it in as it reads the command line
 
     def __init__(self, argv: list[str], interpreter: str | None, script: str | None = None,
                  server: Server | None = None, modules: list[str] | None = None,
@@ -82,11 +81,10 @@ class RuntimeCommand(Record):
         self.launcher = launcher  # `uv run`, `poetry run`: runs it in the project's env
 
 
-class Runtime(Record):
+class Runtime:
     """The start-up command of an image and where it was declared."""
 
     __slots__ = ("instruction", "commands")
-    __hash__ = None  # its commands are mutable
 
     def __init__(self, instruction: Instruction, commands: list[RuntimeCommand]) -> None:
         self.instruction = instruction  # the CMD or ENTRYPOINT that carries the command
