@@ -87,6 +87,8 @@ from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scri
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
 
+from .spellings import spellings
+
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.
 _NEUTRAL = frozenset({"ENV", "ARG", "LABEL", "EXPOSE", "USER", "STOPSIGNAL", "HEALTHCHECK",
@@ -390,6 +392,8 @@ class CopyBeforeInstall(Codemod):
     id = "copy-before-install"
     summary = "COPY of the whole context before the dependency install: reinstall on every edit"
     applicability = Applicability.UNSAFE
+    # an install reads the context only through a pip/uv/poetry command (tool_call) or a `--mount` bind
+    needs = spellings("pip", "uv", "poetry", "mount")
     changes_instruction_count = True
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -171,6 +171,7 @@ class MaskedFailure(Codemod):
     id = "masked-failure"
     summary = "An unscoped `|| true` or a heredoc without `set -e` lets a failed command pass"
     applicability = Applicability.UNSAFE
+    needs = ("||", "<<")  # a tolerance follows a `||` operator (never quoted); a heredoc script's RUN line has `<<`
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction, script in ctx.run_scripts():

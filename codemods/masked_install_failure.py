@@ -103,6 +103,7 @@ class MaskedInstallFailure(Codemod):
     id = "masked-install-failure"
     summary = "A package install's failure is hidden by `|| true` / `|| echo …`"
     applicability = Applicability.UNSAFE
+    needs = ("||",)  # every finding is a tolerance reached through a `||` operator (masking.masks), never quoted
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction, script in ctx.run_scripts():

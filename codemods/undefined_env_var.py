@@ -155,6 +155,7 @@ class UndefinedEnvVar(Codemod):
     id = "undefined-env-var"
     summary = "ENV X=…:$X with X unset leaves an empty path entry (the current directory)"
     applicability = Applicability.SAFE
+    needs = tuple(_CONSEQUENCES)  # a finding is a `$NAME` of _CONSEQUENCES in a one-line ENV value: the name as written
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:

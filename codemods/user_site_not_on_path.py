@@ -80,6 +80,8 @@ from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
 
+from .spellings import spellings
+
 # Console scripts that images commonly start, by the distribution that provides them.
 KNOWN_SCRIPTS = frozenset({
     "uvicorn", "gunicorn", "hypercorn", "daphne", "granian", "waitress-serve", "celery",
@@ -119,6 +121,7 @@ class UserSiteNotOnPath(Codemod):
     id = "user-site-not-on-path"
     summary = "pip installs console scripts into ~/.local/bin, which is not on PATH"
     applicability = Applicability.SAFE
+    needs = spellings("pip")  # a finding is a `pip install` (pip, pip3, `python -m pip`) in a RUN: tool_call's "pip"
     changes_instruction_count = True  # the fix inserts an ENV instruction
 
     def check(self, ctx: Context) -> Iterator[Finding]:

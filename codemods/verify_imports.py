@@ -155,6 +155,8 @@ from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
 from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
 
+from .spellings import keyword_cases
+
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _INTERPRETER_ENV = {"PATH", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE",
@@ -201,6 +203,8 @@ class VerifyImports(Codemod):
     summary = ("Nothing verifies at build time that the interpreter CMD runs can import the "
                "application's packages")
     applicability = Applicability.UNSAFE
+    # runtime() needs a CMD or ENTRYPOINT (any case; "YPO" is part of ENTRYPOINT) in the lineage
+    needs = keyword_cases("CMD", "YPO")
     changes_instruction_count = True
     default_options: ClassVar[dict[str, Any]] = {"modules": [], "scripts": [],
                                                   "read-app": True}
