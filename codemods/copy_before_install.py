@@ -87,7 +87,7 @@ from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scri
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
 
-from .spellings import spellings
+from .spellings import mentions, spellings
 
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.
@@ -113,6 +113,8 @@ _FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": 
 _LOCAL_OPTIONS = frozenset({"-e", "--editable", "-f", "--find-links"})
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._+@/=-]+$")
 _SAFE_DEST = re.compile(r"^[A-Za-z0-9._+@/=${}-]+$")
+# What a RUN that installs names: `_tool_inputs` and `_dependency_only` read only these tools.
+_INSTALLERS = spellings("pip", "uv", "poetry")
 _POETRY_ROOT = "\0poetry-root"  # marker: `poetry install` also installs the project
 
 
@@ -314,7 +316,7 @@ def _dependency_layer(ctx: Context, copy: Instruction) -> _Layer | None:
 
 
 def _layer_step(doc: Dockerfile, layer: _Layer | None, item: Instruction) -> _Layer | None:
-    if item.keyword != "RUN":
+    if item.keyword != "RUN" or not mentions(item, _INSTALLERS):
         return layer
     for script in readable_scripts(doc, item):
         for command in script.commands:
@@ -393,7 +395,7 @@ class CopyBeforeInstall(Codemod):
     summary = "COPY of the whole context before the dependency install: reinstall on every edit"
     applicability = Applicability.UNSAFE
     # an install reads the context only through a pip/uv/poetry command (tool_call) or a `--mount` bind
-    needs = spellings("pip", "uv", "poetry", "mount")
+    needs = (*_INSTALLERS, *spellings("mount"))
     changes_instruction_count = True
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -407,7 +409,7 @@ class CopyBeforeInstall(Codemod):
                 for item in items[index + 1:]:
                     if _is_whole_context(item):
                         break
-                    install = _install(ctx, item) if item.keyword == "RUN" else None
+                    install = _install(ctx, item) if item.keyword == "RUN" and mentions(item, self.needs) else None
                     if install is not None and install.inputs.reads_context and (
                             layer is None or _installs_more(ctx, install, layer)):
                         yield self._finding(ctx, copy, between, install)

@@ -99,7 +99,7 @@ from dfmod.semantic.findcmd import (
 )
 from dfmod.syntax.shell import Command, Element
 
-from .spellings import spellings
+from .spellings import scripts_mentioning, spellings
 
 _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")
@@ -267,7 +267,7 @@ class FindCleanupErrors(Codemod):
                              f"not {self.options['style']!r}")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for _, script in ctx.run_scripts():
+        for _, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     for command in self._commands(element):

@@ -84,7 +84,7 @@ from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Element, ShellScript, ShellWord
 from dfmod.syntax.text import line_end, line_start
 
-from .spellings import spellings
+from .spellings import scripts_mentioning, spellings
 
 # Names of real metadata directories, to test find and rm patterns against.
 _SAMPLES = {
@@ -276,7 +276,7 @@ class KeepDistInfo(Codemod):
     changes_instruction_count = True  # a RUN that only deleted metadata is removed
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in ctx.run_scripts():
+        for instruction, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     target = _target(element)

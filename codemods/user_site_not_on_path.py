@@ -80,7 +80,7 @@ from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
 
-from .spellings import spellings
+from .spellings import mentions, spellings
 
 # Console scripts that images commonly start, by the distribution that provides them.
 KNOWN_SCRIPTS = frozenset({
@@ -167,7 +167,7 @@ class UserSiteNotOnPath(Codemod):
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
         found: list[_UserInstall] = []
         for item in items:
-            if item.keyword != "RUN":
+            if item.keyword != "RUN" or not mentions(item, self.needs):
                 continue
             for script in ctx.scripts(item):
                 for command in script.commands:

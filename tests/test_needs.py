@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from goldencases import GOLDEN, case_options
 from precision import CORPUS, ROOT
 from test_examples import _NAMED_FILE, EXAMPLES
 
+from dfmod.codemods import spellings
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.engine import Settings, check
 from dfmod.linting.registry import all_codemods
@@ -67,25 +69,52 @@ def _example_documents(tmp_path: Path) -> list[tuple[str, Dockerfile]]:
     return found
 
 
+def _findings(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict]) -> list[tuple[int, str]]:
+    return [(item.span.start, item.message) for item in codemod(options.get(codemod.id)).check(Context(doc, options))]
+
+
 def _unneeded(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict]) -> bool:
     """Whether `codemod` finds something in `doc` although none of its needs is there."""
     if not codemod.needs or any(needed in doc.searchable for needed in codemod.needs):
         return False
-    return bool(list(codemod(options.get(codemod.id)).check(Context(doc, options))))
+    return bool(_findings(codemod, doc, options))
+
+
+def _read_every_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codemods read every RUN: their per-RUN test of the needs (`spellings.mentions`)
+    always says yes, so that a wrong need shows as a finding instead of hiding it."""
+    for module in list(sys.modules.values()):
+        if getattr(module, "mentions", None) is spellings.mentions:
+            monkeypatch.setattr(module, "mentions", lambda instruction, needs: True)
+
+
+@pytest.fixture
+def every_run_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    _read_every_run(monkeypatch)
 
 
 def test_every_dockerfile_codemod_states_its_needs() -> None:
     assert all(codemod.needs for codemod in CODEMODS.values())
 
 
-def test_a_codemod_finds_nothing_without_its_needs(tmp_path: Path) -> None:
+def test_a_codemod_finds_nothing_without_its_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each codemod on each document, as the engine would not run it: wherever it finds
+    something while reading every RUN, one of its needs is in the document; and leaving
+    the RUNs that lack them unread (`spellings.mentions`) changes nothing it finds."""
     documents = _documents() + [(name, doc, {}) for name, doc in _example_documents(tmp_path)]
     assert len(documents) > 200
-    wrong = [(rule, name) for name, doc, options in documents
-             for rule, codemod in CODEMODS.items() if _unneeded(codemod, doc, options)]
-    assert not wrong
+    runs = [(rule, name, doc, options) for name, doc, options in documents for rule in CODEMODS]
+    skipping = [_findings(CODEMODS[rule], doc, options) for rule, _, doc, options in runs]
+    _read_every_run(monkeypatch)
+    fresh = {name: Dockerfile(doc.text, doc.path) for name, doc, _ in documents}  # no fold kept
+    reading = [_findings(CODEMODS[rule], fresh[name], options) for rule, name, _, options in runs]
+    assert [(rule, name) for (rule, name, _, _), skipped, read in zip(runs, skipping, reading, strict=True)
+            if skipped != read] == []
+    assert [(rule, name) for (rule, name, _, options), found in zip(runs, reading, strict=True)
+            if found and _unneeded(CODEMODS[rule], fresh[name], options)] == []
 
 
+@pytest.mark.usefixtures("every_run_read")
 def test_a_wrong_need_is_caught() -> None:
     """The check above can fail: a codemod that needs a string its findings lack is caught."""
     doc = Dockerfile("FROM python:3.12\nRUN pip install x || true\n")
@@ -175,6 +204,8 @@ _HARD = [
      "ENTRYPOINT [\"/opt/venv/bin/uvicorn\", \"main:app\"]\n", "ENTRYPOINT", "Entry\\\nPoint"),
     ("copy-before-install", "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
      "pip install", "p'ip' install"),
+    ("copy-before-install", "WORKDIR /app\nCOPY . .\nRUN poetry install --no-root\n",
+     "poetry", 'poet"ry"'),
 ]
 
 
