@@ -76,7 +76,6 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from dfmod.linting.buildcontext import BuildContext
 from dfmod.linting.codemod import Codemod, Context
@@ -84,6 +83,7 @@ from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scripts
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
 
@@ -118,14 +118,17 @@ _INSTALLERS = spellings("pip", "uv", "poetry")
 _POETRY_ROOT = "\0poetry-root"  # marker: `poetry install` also installs the project
 
 
-@dataclass
 class _Inputs:
     """The files an install reads from the build context (paths as the RUN names them)."""
 
-    files: list[str] = field(default_factory=list)
-    optional: list[str] = field(default_factory=list)  # read only if present
-    blocker: str | None = None  # why the inputs are not a known set of files
-    reads_context: bool = False
+    __slots__ = ("blocker", "files", "optional", "reads_context")
+
+    def __init__(self, files: list[str] | None = None, optional: list[str] | None = None,
+                 blocker: str | None = None, reads_context: bool = False) -> None:
+        self.files = [] if files is None else files
+        self.optional = [] if optional is None else optional  # read only if present
+        self.blocker = blocker  # why the inputs are not a known set of files
+        self.reads_context = reads_context
 
     def block(self, reason: str) -> None:
         self.reads_context = True
@@ -227,12 +230,15 @@ def _reads_nothing_else(command: Command, call: ToolCall | None) -> bool:
     return False
 
 
-@dataclass
 class _Install:
-    run: Instruction
-    inputs: _Inputs
-    others_readable: bool  # every other command is known not to read the sources
-    mounted: frozenset[str] = frozenset()  # paths the RUN's bind mounts of context files provide
+    __slots__ = ("inputs", "mounted", "others_readable", "run")
+
+    def __init__(self, run: Instruction, inputs: _Inputs, others_readable: bool,
+                 mounted: frozenset[str] = frozenset()) -> None:
+        self.run = run
+        self.inputs = inputs
+        self.others_readable = others_readable  # every other command is known not to read the sources
+        self.mounted = mounted  # paths the RUN's bind mounts of context files provide
 
 
 def _install(ctx: Context, run: Instruction) -> _Install | None:
@@ -278,12 +284,14 @@ def _mounted_files(ctx: Context, run: Instruction, inputs: _Inputs) -> frozenset
     return frozenset(found)
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(Record):
     """A dependency-only install before the whole-context copy: the dependency layer."""
 
-    run: Instruction
-    requirements: frozenset[str]  # basenames of the requirements files it installed
+    __slots__ = ("requirements", "run")
+
+    def __init__(self, run: Instruction, requirements: frozenset[str]) -> None:
+        self.run = run
+        self.requirements = requirements  # basenames of the requirements files it installed
 
 
 def _dependency_only(call: ToolCall) -> frozenset[str] | None:

@@ -62,7 +62,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
@@ -78,6 +77,7 @@ from dfmod.semantic.state import (
 )
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
 
 from .spellings import mentions, spellings
@@ -108,13 +108,16 @@ def _requirement_name(spec: str) -> str | None:
     return _normalise(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class _UserInstall:
-    instruction: Instruction
-    command: Command
-    user: str | None
-    bin_dir: str | None  # None: the home directory is unknown
-    packages: frozenset[str]
+class _UserInstall(Record):
+    __slots__ = ("bin_dir", "command", "instruction", "packages", "user")
+
+    def __init__(self, instruction: Instruction, command: Command, user: str | None,
+                 bin_dir: str | None, packages: frozenset[str]) -> None:
+        self.instruction = instruction
+        self.command = command
+        self.user = user
+        self.bin_dir = bin_dir  # None: the home directory is unknown
+        self.packages = packages
 
 
 class UserSiteNotOnPath(Codemod):
