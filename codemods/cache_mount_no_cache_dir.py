@@ -74,6 +74,8 @@ from dfmod.semantic.state import Account, account, env_source, is_root, known_en
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction, Mount
 
+from .spellings import spellings
+
 
 def _nothing_to_cache(call: ToolCall) -> bool:
     """An install that downloads and builds nothing, so its cache stays empty with or
@@ -100,6 +102,8 @@ class CacheMountNoCacheDir(Codemod):
     id = "cache-mount-no-cache-dir"
     summary = "A RUN cache mount serves pip/uv while the RUN disables their cache"
     applicability = Applicability.SAFE
+    # a finding needs a pip, `python -m pip`, uv or `uv pip` command (tool_call) in a RUN with a cache mount
+    needs = spellings("pip", "uv")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         reported_env: set[int] = set()

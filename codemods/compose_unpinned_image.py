@@ -54,7 +54,6 @@ services:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding
@@ -91,13 +90,15 @@ def unpinned(tag: str | None) -> str | None:
     return None
 
 
-@dataclass
 class _Use:
     """Where one image reference is used in the file, and whether a service builds it."""
 
-    node: Node
-    services: list[str] = field(default_factory=list)
-    built: bool = False
+    __slots__ = ("built", "node", "services")
+
+    def __init__(self, node: Node, services: list[str] | None = None, built: bool = False) -> None:
+        self.node = node
+        self.services = [] if services is None else services
+        self.built = built
 
 
 class ComposeUnpinnedImage(Codemod):

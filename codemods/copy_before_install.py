@@ -76,7 +76,6 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from dfmod.linting.buildcontext import BuildContext
 from dfmod.linting.codemod import Codemod, Context
@@ -84,8 +83,11 @@ from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scripts
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
+
+from .spellings import mentions, spellings
 
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.
@@ -111,17 +113,22 @@ _FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": 
 _LOCAL_OPTIONS = frozenset({"-e", "--editable", "-f", "--find-links"})
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._+@/=-]+$")
 _SAFE_DEST = re.compile(r"^[A-Za-z0-9._+@/=${}-]+$")
+# What a RUN that installs names: `_tool_inputs` and `_dependency_only` read only these tools.
+_INSTALLERS = spellings("pip", "uv", "poetry")
 _POETRY_ROOT = "\0poetry-root"  # marker: `poetry install` also installs the project
 
 
-@dataclass
 class _Inputs:
     """The files an install reads from the build context (paths as the RUN names them)."""
 
-    files: list[str] = field(default_factory=list)
-    optional: list[str] = field(default_factory=list)  # read only if present
-    blocker: str | None = None  # why the inputs are not a known set of files
-    reads_context: bool = False
+    __slots__ = ("blocker", "files", "optional", "reads_context")
+
+    def __init__(self, files: list[str] | None = None, optional: list[str] | None = None,
+                 blocker: str | None = None, reads_context: bool = False) -> None:
+        self.files = [] if files is None else files
+        self.optional = [] if optional is None else optional  # read only if present
+        self.blocker = blocker  # why the inputs are not a known set of files
+        self.reads_context = reads_context
 
     def block(self, reason: str) -> None:
         self.reads_context = True
@@ -223,12 +230,15 @@ def _reads_nothing_else(command: Command, call: ToolCall | None) -> bool:
     return False
 
 
-@dataclass
 class _Install:
-    run: Instruction
-    inputs: _Inputs
-    others_readable: bool  # every other command is known not to read the sources
-    mounted: frozenset[str] = frozenset()  # paths the RUN's bind mounts of context files provide
+    __slots__ = ("inputs", "mounted", "others_readable", "run")
+
+    def __init__(self, run: Instruction, inputs: _Inputs, others_readable: bool,
+                 mounted: frozenset[str] = frozenset()) -> None:
+        self.run = run
+        self.inputs = inputs
+        self.others_readable = others_readable  # every other command is known not to read the sources
+        self.mounted = mounted  # paths the RUN's bind mounts of context files provide
 
 
 def _install(ctx: Context, run: Instruction) -> _Install | None:
@@ -274,12 +284,14 @@ def _mounted_files(ctx: Context, run: Instruction, inputs: _Inputs) -> frozenset
     return frozenset(found)
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(Record):
     """A dependency-only install before the whole-context copy: the dependency layer."""
 
-    run: Instruction
-    requirements: frozenset[str]  # basenames of the requirements files it installed
+    __slots__ = ("requirements", "run")
+
+    def __init__(self, run: Instruction, requirements: frozenset[str]) -> None:
+        self.run = run
+        self.requirements = requirements  # basenames of the requirements files it installed
 
 
 def _dependency_only(call: ToolCall) -> frozenset[str] | None:
@@ -312,7 +324,7 @@ def _dependency_layer(ctx: Context, copy: Instruction) -> _Layer | None:
 
 
 def _layer_step(doc: Dockerfile, layer: _Layer | None, item: Instruction) -> _Layer | None:
-    if item.keyword != "RUN":
+    if item.keyword != "RUN" or not mentions(item, _INSTALLERS):
         return layer
     for script in readable_scripts(doc, item):
         for command in script.commands:
@@ -390,6 +402,8 @@ class CopyBeforeInstall(Codemod):
     id = "copy-before-install"
     summary = "COPY of the whole context before the dependency install: reinstall on every edit"
     applicability = Applicability.UNSAFE
+    # an install reads the context only through a pip/uv/poetry command (tool_call) or a `--mount` bind
+    needs = (*_INSTALLERS, *spellings("mount"))
     changes_instruction_count = True
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -403,7 +417,7 @@ class CopyBeforeInstall(Codemod):
                 for item in items[index + 1:]:
                     if _is_whole_context(item):
                         break
-                    install = _install(ctx, item) if item.keyword == "RUN" else None
+                    install = _install(ctx, item) if item.keyword == "RUN" and mentions(item, self.needs) else None
                     if install is not None and install.inputs.reads_context and (
                             layer is None or _installs_more(ctx, install, layer)):
                         yield self._finding(ctx, copy, between, install)

@@ -99,6 +99,8 @@ from dfmod.semantic.findcmd import (
 )
 from dfmod.syntax.shell import Command, Element
 
+from .spellings import scripts_mentioning, spellings
+
 _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")
 
@@ -255,6 +257,7 @@ class FindCleanupErrors(Codemod):
     id = "find-cleanup-errors"
     summary = "find -exec rm -rf over directories walks into what it deletes and can fail"
     applicability = Applicability.SAFE
+    needs = spellings("find")  # every finding is about a `find` command (parse_find: the command's name is `find`)
     default_options: ClassVar[dict[str, Any]] = {"style": "prune"}
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
@@ -264,7 +267,7 @@ class FindCleanupErrors(Codemod):
                              f"not {self.options['style']!r}")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for _, script in ctx.run_scripts():
+        for _, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     for command in self._commands(element):

@@ -84,6 +84,8 @@ from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Element, ShellScript, ShellWord
 from dfmod.syntax.text import line_end, line_start
 
+from .spellings import scripts_mentioning, spellings
+
 # Names of real metadata directories, to test find and rm patterns against.
 _SAMPLES = {
     "dist-info": ("alembic-1.13.1.dist-info", "python_dotenv-1.0.1.dist-info"),
@@ -269,10 +271,12 @@ class KeepDistInfo(Codemod):
     id = "keep-dist-info"
     summary = "A cleanup deletes *.dist-info / *.egg-info: package metadata and entry points are lost"
     applicability = Applicability.SAFE
+    # _metadata_kind reads only patterns with "info" in them (folded: `-iname '*.DIST-INFO'`)
+    needs = spellings("info", any_case=True)
     changes_instruction_count = True  # a RUN that only deleted metadata is removed
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in ctx.run_scripts():
+        for instruction, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     target = _target(element)

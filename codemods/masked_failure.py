@@ -139,6 +139,8 @@ from dfmod.syntax.dockerfile import Instruction, stage_shell
 from dfmod.syntax.shell import Chain, Command, ShellScript
 from dfmod.syntax.text import Span
 
+from .spellings import scripts_mentioning
+
 
 def _errexit_options(words: list[str]) -> bool:
     """Whether shell options (`-e`, `-eux`, `-o errexit`, `-Eeo pipefail`) turn on errexit."""
@@ -171,9 +173,10 @@ class MaskedFailure(Codemod):
     id = "masked-failure"
     summary = "An unscoped `|| true` or a heredoc without `set -e` lets a failed command pass"
     applicability = Applicability.UNSAFE
+    needs = ("||", "<<")  # a tolerance follows a `||` operator (never quoted); a heredoc script's RUN line has `<<`
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in ctx.run_scripts():
+        for instruction, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 yield from self._check_chain(ctx, chain)
             if script.is_heredoc_body:

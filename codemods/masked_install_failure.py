@@ -91,6 +91,8 @@ from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span, line_start
 
+from .spellings import scripts_mentioning
+
 # A comment that only explains the tolerance: it starts by saying so ("# ignore errors…",
 # "# may fail…", "# optional…"); a comment that also says what the step does is kept.
 _MASK_COMMENT = re.compile(
@@ -103,9 +105,10 @@ class MaskedInstallFailure(Codemod):
     id = "masked-install-failure"
     summary = "A package install's failure is hidden by `|| true` / `|| echo …`"
     applicability = Applicability.UNSAFE
+    needs = ("||",)  # every finding is a tolerance reached through a `||` operator (masking.masks), never quoted
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in ctx.run_scripts():
+        for instruction, script in scripts_mentioning(ctx, self.needs):
             for chain in script.chains:
                 for mask in masks(chain):
                     label = element_install(mask.guarded)

@@ -67,6 +67,8 @@ from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction, Mount
 from dfmod.syntax.shell import Command, Element, ShellScript
 
+from .spellings import scripts_mentioning, spellings
+
 _NO_CACHE_FLAG = "--no-cache-dir"
 _NO_CACHE_ENV = "PIP_NO_CACHE_DIR"
 _CACHE_ACTIONS = ("purge", "remove")
@@ -140,9 +142,11 @@ class PipCachePurge(Codemod):
     id = "pip-cache-purge"
     summary = "`pip cache purge` after a pip install: use --no-cache-dir instead"
     applicability = Applicability.SAFE
+    # a finding is a `pip cache purge` / `pip cache remove` (_action), the action a shell word
+    needs = spellings(*_CACHE_ACTIONS)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in ctx.run_scripts():
+        for instruction, script in scripts_mentioning(ctx, self.needs):
             yield from self._check_script(ctx, instruction, script)
 
     def _check_script(self, ctx: Context, instruction: Instruction,

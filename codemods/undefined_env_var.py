@@ -60,12 +60,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.semantic.state import base_image_env, defined_names
 from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
+from dfmod.syntax.records import Record
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -82,12 +82,14 @@ loader, GCC). Others are left alone: `NODE_PATH` and `LD_PRELOAD` skip an empty 
 an empty `MANPATH` entry means the default path, so there the empty entry does no harm."""
 
 
-@dataclass(frozen=True)
-class _Reference:
-    start: int  # offsets in the raw value text
-    end: int
-    name: str
-    quoted: bool  # inside double quotes
+class _Reference(Record):
+    __slots__ = ("end", "name", "quoted", "start")
+
+    def __init__(self, start: int, end: int, name: str, quoted: bool) -> None:
+        self.start = start  # offsets in the raw value text
+        self.end = end
+        self.name = name
+        self.quoted = quoted  # inside double quotes
 
 
 def _references(raw: str, escape: str) -> list[_Reference]:
@@ -155,6 +157,7 @@ class UndefinedEnvVar(Codemod):
     id = "undefined-env-var"
     summary = "ENV X=…:$X with X unset leaves an empty path entry (the current directory)"
     applicability = Applicability.SAFE
+    needs = tuple(_CONSEQUENCES)  # a finding is a `$NAME` of _CONSEQUENCES in a one-line ENV value: the name as written
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:

@@ -62,7 +62,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
@@ -78,7 +77,10 @@ from dfmod.semantic.state import (
 )
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
+
+from .spellings import mentions, spellings
 
 # Console scripts that images commonly start, by the distribution that provides them.
 KNOWN_SCRIPTS = frozenset({
@@ -106,19 +108,23 @@ def _requirement_name(spec: str) -> str | None:
     return _normalise(match.group(1)) if match else None
 
 
-@dataclass(frozen=True)
-class _UserInstall:
-    instruction: Instruction
-    command: Command
-    user: str | None
-    bin_dir: str | None  # None: the home directory is unknown
-    packages: frozenset[str]
+class _UserInstall(Record):
+    __slots__ = ("bin_dir", "command", "instruction", "packages", "user")
+
+    def __init__(self, instruction: Instruction, command: Command, user: str | None,
+                 bin_dir: str | None, packages: frozenset[str]) -> None:
+        self.instruction = instruction
+        self.command = command
+        self.user = user
+        self.bin_dir = bin_dir  # None: the home directory is unknown
+        self.packages = packages
 
 
 class UserSiteNotOnPath(Codemod):
     id = "user-site-not-on-path"
     summary = "pip installs console scripts into ~/.local/bin, which is not on PATH"
     applicability = Applicability.SAFE
+    needs = spellings("pip")  # a finding is a `pip install` (pip, pip3, `python -m pip`) in a RUN: tool_call's "pip"
     changes_instruction_count = True  # the fix inserts an ENV instruction
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -164,7 +170,7 @@ class UserSiteNotOnPath(Codemod):
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
         found: list[_UserInstall] = []
         for item in items:
-            if item.keyword != "RUN":
+            if item.keyword != "RUN" or not mentions(item, self.needs):
                 continue
             for script in ctx.scripts(item):
                 for command in script.commands:

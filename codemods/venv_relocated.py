@@ -85,6 +85,8 @@ from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span
 
+from .spellings import spellings
+
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -113,6 +115,7 @@ class VenvRelocated(Codemod):
     id = "venv-relocated"
     summary = "A virtualenv is copied from another stage to a different path; its scripts break"
     applicability = Applicability.UNSAFE
+    needs = spellings("from")  # a finding is a `COPY --from=STAGE`: the flag's name, lower case, unquoted like a word
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for instruction in ctx.doc.instructions:

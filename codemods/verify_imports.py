@@ -120,7 +120,6 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from dfmod.linting.buildcontext import context_sources
@@ -153,7 +152,10 @@ from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, u
 from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
 from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
+from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
+
+from .spellings import keyword_cases
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -168,15 +170,19 @@ _CONDITIONAL_KINDS = {"if_statement", "case_statement", "while_statement", "for_
                       "c_style_for_statement", "function_definition"}
 
 
-@dataclass
 class _Wanted:
     """What to verify, each with the reason it is needed: modules to import (their names
     known for sure), distributions whose import name is not known (checked installed with
     `importlib.metadata`), and console scripts to run with `--version`."""
 
-    modules: dict[str, str] = field(default_factory=dict)
-    distributions: dict[str, str] = field(default_factory=dict)
-    scripts: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("distributions", "modules", "scripts")
+
+    def __init__(self, modules: dict[str, str] | None = None,
+                 distributions: dict[str, str] | None = None,
+                 scripts: dict[str, str] | None = None) -> None:
+        self.modules = {} if modules is None else modules
+        self.distributions = {} if distributions is None else distributions
+        self.scripts = {} if scripts is None else scripts
 
     def module(self, name: str, reason: str) -> None:
         if _MODULE.match(name) and not is_stdlib(name):
@@ -201,6 +207,8 @@ class VerifyImports(Codemod):
     summary = ("Nothing verifies at build time that the interpreter CMD runs can import the "
                "application's packages")
     applicability = Applicability.UNSAFE
+    # runtime() needs a CMD or ENTRYPOINT (any case; "YPO" is part of ENTRYPOINT) in the lineage
+    needs = keyword_cases("CMD", "YPO")
     changes_instruction_count = True
     default_options: ClassVar[dict[str, Any]] = {"modules": [], "scripts": [],
                                                   "read-app": True}
@@ -414,13 +422,15 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
     return None
 
 
-@dataclass(frozen=True)
-class _Miss:
+class _Miss(Record):
     """Where the Dockerfile shows that CMD's interpreter cannot see the packages at all;
     `counted`: other environments whose installs it needs (checked all the same)."""
 
-    cause: str
-    counted: frozenset[str] = frozenset()
+    __slots__ = ("cause", "counted")
+
+    def __init__(self, cause: str, counted: frozenset[str] = frozenset()) -> None:
+        self.cause = cause
+        self.counted = counted
 
 
 def _missed(ctx: Context, final: Stage, found: Runtime, runs_in: str | None) -> _Miss | None:
