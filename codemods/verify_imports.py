@@ -114,7 +114,6 @@ CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import posixpath
@@ -900,6 +899,8 @@ def _covered(ctx: Context, final: Stage, anchor: int) -> tuple[set[str], set[str
 def _looked_up(code: str) -> set[str]:
     """The distributions a `python -c` program looks up: `distribution('x')`, `d('x')`,
     `version('x')` (normalised)."""
+    import ast  # only a `python -c` probe needs it: not loaded at start-up
+
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -928,6 +929,8 @@ def _run_argvs(ctx: Context, instruction: Instruction) -> list[list[str | None]]
 
 def _imported_by(code: str) -> set[str]:
     """Every module (and parent package) a `python -c` program imports."""
+    import ast  # only a `python -c` probe needs it: not loaded at start-up
+
     try:
         tree = ast.parse(code)
     except SyntaxError:
