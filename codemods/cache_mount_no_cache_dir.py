@@ -69,12 +69,11 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, remove_word
+from dfmod.linting.needs import spellings
 from dfmod.semantic.caches import CACHE_TOOLS, CacheTool, cache_dir, serves
 from dfmod.semantic.state import Account, account, env_source, is_root, known_env, user_before
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction, Mount
-
-from .spellings import spellings
 
 
 def _nothing_to_cache(call: ToolCall) -> bool:

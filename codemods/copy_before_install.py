@@ -80,14 +80,13 @@ from collections.abc import Iterator
 from dfmod.linting.buildcontext import BuildContext
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.linting.needs import mentions, spellings
 from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
-
-from .spellings import mentions, spellings
 
 _COPY_FLAGS_KEPT = frozenset({"chown", "chmod", "link"})
 # Instructions that may sit between `COPY .` and the install without depending on the copy.

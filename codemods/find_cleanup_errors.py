@@ -88,6 +88,7 @@ from typing import Any, ClassVar
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_text, wrap_in_group
+from dfmod.linting.needs import scripts_mentioning, spellings
 from dfmod.semantic.findcmd import (
     FindAction,
     FindCommand,
@@ -98,8 +99,6 @@ from dfmod.semantic.findcmd import (
     tolerated_by,
 )
 from dfmod.syntax.shell import Command, Element
-
-from .spellings import scripts_mentioning, spellings
 
 _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")

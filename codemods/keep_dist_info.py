@@ -77,14 +77,13 @@ from collections.abc import Iterable, Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_elements, remove_word
+from dfmod.linting.needs import scripts_mentioning, spellings
 from dfmod.semantic.findcmd import FindCommand, basename, parse_find, rm_operands, tolerated_by
 from dfmod.semantic.pydeps import normalize_name
 from dfmod.semantic.tools import tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Element, ShellScript, ShellWord
 from dfmod.syntax.text import line_end, line_start
-
-from .spellings import scripts_mentioning, spellings
 
 # Names of real metadata directories, to test find and rm patterns against.
 _SAMPLES = {

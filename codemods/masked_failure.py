@@ -116,6 +116,7 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, wrap_in_group
+from dfmod.linting.needs import scripts_mentioning
 from dfmod.linting.wording import join_names
 from dfmod.semantic.masking import (
     Mask,
@@ -138,8 +139,6 @@ from dfmod.semantic.masking import (
 from dfmod.syntax.dockerfile import Instruction, stage_shell
 from dfmod.syntax.shell import Chain, Command, ShellScript
 from dfmod.syntax.text import Span
-
-from .spellings import scripts_mentioning
 
 
 def _errexit_options(words: list[str]) -> bool:

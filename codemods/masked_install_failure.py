@@ -84,14 +84,13 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line
+from dfmod.linting.needs import scripts_mentioning
 from dfmod.linting.wording import join_names
 from dfmod.semantic.masking import Mask, describe_each, element_install, masks, owned_by_install, snippet
 from dfmod.semantic.tools import tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span, line_start
-
-from .spellings import scripts_mentioning
 
 # A comment that only explains the tolerance: it starts by saying so ("# ignore errors…",
 # "# may fail…", "# optional…"); a comment that also says what the step does is kept.

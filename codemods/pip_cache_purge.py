@@ -61,13 +61,12 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
+from dfmod.linting.needs import scripts_mentioning, spellings
 from dfmod.semantic.caches import PIP, cache_dir, serves
 from dfmod.semantic.state import account, known_env, user_before
 from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction, Mount
 from dfmod.syntax.shell import Command, Element, ShellScript
-
-from .spellings import scripts_mentioning, spellings
 
 _NO_CACHE_FLAG = "--no-cache-dir"
 _NO_CACHE_ENV = "PIP_NO_CACHE_DIR"

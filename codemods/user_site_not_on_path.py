@@ -65,6 +65,7 @@ from collections.abc import Iterator, Mapping
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
+from dfmod.linting.needs import mentions, spellings
 from dfmod.semantic.environments import SYSTEM, program_environment
 from dfmod.semantic.state import (
     account,
@@ -79,8 +80,6 @@ from dfmod.semantic.tools import ToolCall, tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
-
-from .spellings import mentions, spellings
 
 # Console scripts that images commonly start, by the distribution that provides them.
 KNOWN_SCRIPTS = frozenset({

@@ -77,6 +77,7 @@ from collections.abc import Iterator
 from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
+from dfmod.linting.needs import spellings
 from dfmod.semantic.environments import install_environment
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
 from dfmod.semantic.tools import basename, tool_call
@@ -84,8 +85,6 @@ from dfmod.semantic.venvs import Venv, find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span
-
-from .spellings import spellings
 
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -124,6 +124,7 @@ from typing import Any, ClassVar
 from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
+from dfmod.linting.needs import keyword_cases
 from dfmod.linting.wording import fitted, join_names
 from dfmod.semantic.environments import (
     SYSTEM,
@@ -153,8 +154,6 @@ from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
-
-from .spellings import keyword_cases
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")

@@ -21,7 +21,7 @@ from goldencases import GOLDEN, case_options
 from precision import CORPUS, ROOT
 from test_examples import _NAMED_FILE, EXAMPLES
 
-from dfmod.codemods import spellings
+from dfmod.linting import needs as spellings
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.engine import Settings, check
 from dfmod.linting.registry import all_codemods

@@ -1,4 +1,4 @@
-"""How a word can be written: the strings `Codemod.needs` lists so that the claim is exact.
+"""How a word can be written: the strings a `Codemod.needs` lists, so that the claim is exact.
 
 A shell word's value drops its quotes and backslashes (`p'i'p`, `"pi"p`, `p\\ip` are all
 `pip`), and so does a Dockerfile word's (a flag such as `--fr"om"=build`). Such a word either
