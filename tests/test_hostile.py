@@ -195,10 +195,11 @@ def test_size_limit(repo: Path) -> None:
 # -- bounded cost ---------------------------------------------------------------------------
 
 def test_twenty_thousand_runs(repo: Path) -> None:
-    """Linear cost: ~1 s here (it grew with the square of the instructions: 11.5 s)."""
+    """Linear cost, and under a second: 0.6 s in `bench/run.py` (it grew with the square of
+    the instructions: 11.5 s). Bounded at 10× the second, loosely, as the issue asks."""
     (repo / "Dockerfile").write_text("FROM python:3.12\n" + "".join(
         f"RUN echo {index}\n" for index in range(20_000)))
-    result = dfmod("check", "Dockerfile", cwd=repo, bound=15)
+    result = dfmod("check", "Dockerfile", cwd=repo, bound=10)
     assert (result.returncode, result.stderr) == (0, "")
 
 
