@@ -76,7 +76,7 @@ from dfmod.semantic.state import (
     process_command,
     user_before,
 )
-from dfmod.semantic.tools import ToolCall, tool_call
+from dfmod.semantic.tools import PYTHON, ToolCall, is_true, tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
@@ -88,8 +88,6 @@ KNOWN_SCRIPTS = frozenset({
     "jupyter", "jupyter-lab", "mlflow", "dramatiq", "rq", "huey_consumer", "scrapy",
     "locust", "prefect", "dagster", "airflow", "chainlit", "panel", "voila",
 })
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
-_TRUE = {"1", "true", "yes", "on"}
 _TARGET_OPTIONS = {"--target", "-t", "--prefix", "--root"}
 _VALUE_OPTIONS = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i",
                   "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host",
@@ -134,7 +132,7 @@ class UserSiteNotOnPath(Codemod):
         if started is None:
             return
         name = started.argv0
-        if "/" in name or "$" in name or _PYTHON.match(name):
+        if "/" in name or "$" in name or PYTHON.match(name):
             return
         last = stage.instructions[-1]
         installs = self._user_installs(ctx, [*ctx.doc.instructions_before(last), last])
@@ -194,7 +192,7 @@ class UserSiteNotOnPath(Codemod):
         if not self._system_pip(ctx, item, call.command.words[0].value or "", env):
             return None
         user = user_before(ctx.doc, item)
-        explicit = call.has_option("--user") or env.get("PIP_USER", "").lower() in _TRUE
+        explicit = call.has_option("--user") or is_true(env.get("PIP_USER", ""))
         if not explicit and is_root(user):
             return None
         home = env.get("HOME") or self._home(ctx, item, user)

@@ -80,14 +80,13 @@ from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.linting.needs import spellings
 from dfmod.semantic.environments import install_environment
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
-from dfmod.semantic.tools import basename, tool_call
+from dfmod.semantic.tools import basename, inline_env, is_true, tool_call
 from dfmod.semantic.venvs import Venv, find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span
 
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
-_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def _mentions(text: str, path: str) -> list[int]:
@@ -235,9 +234,9 @@ def _relocatable(ctx: Context, stage: Stage, venv: Venv) -> bool:
                 call = tool_call(command)
                 if item is venv.instruction and call is not None and (call.tool, call.subcommand) == (
                         "uv", "venv"):
-                    env = {**known_env(doc, item), **_inline(command)}
+                    env = {**known_env(doc, item), **inline_env(command)}
                     relocatable = call.has_option("--relocatable") or (
-                        env.get("UV_VENV_RELOCATABLE", "").lower() in _TRUE)
+                        is_true(env.get("UV_VENV_RELOCATABLE", "")))
                 elif basename(command.name) == "virtualenv" and "--relocatable" in command.argv:
                     relocatable = relocatable or any(
                         resolve_path(value, workdir_at(doc, item)) == venv.path
@@ -246,11 +245,6 @@ def _relocatable(ctx: Context, stage: Stage, venv: Venv) -> bool:
                         "pip", "poetry") and install_environment(doc, item, call) == venv.path:
                     relocatable = False  # pip and poetry write `#!<venv>/bin/python`
     return relocatable
-
-
-def _inline(command: Command) -> dict[str, str]:
-    return {item.raw.partition("=")[0]: item.raw.partition("=")[2].strip("'\"")
-            for item in command.assignments}
 
 
 def _restored(ctx: Context, copy: Instruction, built: str, landed: str) -> bool:

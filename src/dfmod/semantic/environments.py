@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 
 from dfmod.semantic.state import known_env, resolve_in
-from dfmod.semantic.tools import ToolCall, basename
+from dfmod.semantic.tools import ToolCall, basename, inline_env, is_false, is_true
 from dfmod.syntax.dockerfile import Dockerfile, Instruction
 
 SYSTEM = "<system>"
@@ -27,7 +27,6 @@ _SYSTEM_BINS = frozenset({"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin
                           "/sbin"})
 # A string, compiled on first use (`re` caches it): start-up pays only for what a file needs.
 _BIN_PROGRAM = r"^(/.+)/bin/[^/]+$"
-_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def program_environment(program: str, env: Mapping[str, str]) -> str | None:
@@ -60,7 +59,7 @@ def install_environment(doc: Dockerfile, instruction: Instruction, call: ToolCal
     `uv pip`'s `--system`/`--python`/`VIRTUAL_ENV`, `uv sync`'s project `.venv`, poetry's
     environment where its configuration says (`POETRY_VIRTUALENVS_CREATE=false`: the
     system; `POETRY_VIRTUALENVS_IN_PROJECT`: `.venv` beside the project)."""
-    env = {**known_env(doc, instruction), **_inline(call)}
+    env = {**known_env(doc, instruction), **inline_env(call.command)}
     program = call.command.words[0].value if call.command.words else None
     if program is None:
         return None
@@ -78,9 +77,9 @@ def install_environment(doc: Dockerfile, instruction: Instruction, call: ToolCal
         project = env.get("UV_PROJECT_ENVIRONMENT")
         return resolve_in(doc, instruction, project or ".venv")
     if call.tool == "poetry":
-        if env.get("POETRY_VIRTUALENVS_CREATE", "").lower() in ("0", "false", "no", "off"):
+        if is_false(env.get("POETRY_VIRTUALENVS_CREATE", "")):
             return SYSTEM
-        if env.get("POETRY_VIRTUALENVS_IN_PROJECT", "").lower() in _TRUE:
+        if is_true(env.get("POETRY_VIRTUALENVS_IN_PROJECT", "")):
             return resolve_in(doc, instruction, ".venv")
     return None
 
@@ -95,8 +94,3 @@ def interpreter_environment(doc: Dockerfile, instruction: Instruction, interpret
             return resolve_in(doc, instruction, project or ".venv")
         return None
     return program_environment(interpreter, known_env(doc, instruction))
-
-
-def _inline(call: ToolCall) -> dict[str, str]:
-    return {item.raw.partition("=")[0]: item.raw.partition("=")[2].strip("'\"")
-            for item in call.command.assignments}

@@ -27,7 +27,7 @@ from dfmod.semantic.state import (
     resolve_in,
     user_before,
 )
-from dfmod.semantic.tools import PYTHON, ToolCall, basename, tool_call
+from dfmod.semantic.tools import PYTHON, ToolCall, basename, inline_env, is_true, tool_call
 from dfmod.semantic.venvs import Venv
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, readable_scripts
 from dfmod.syntax.records import Record
@@ -36,7 +36,6 @@ from dfmod.syntax.records import Record
 def _numeric(user: str) -> bool:
     return user.isascii() and user.isdigit()
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
 # Images without a Python of their own in /usr/local/bin (a distribution's is in /usr/bin).
 _DISTRIBUTIONS = frozenset({"debian", "ubuntu", "alpine", "busybox", "fedora", "rockylinux",
                             "almalinux", "amazonlinux", "archlinux", "opensuse/leap",
@@ -121,11 +120,6 @@ def lacks(doc: Dockerfile, stage: Stage, directory: str) -> bool:
     return True
 
 
-def _inline(call: ToolCall) -> dict[str, str]:
-    return {item.raw.partition("=")[0]: item.raw.partition("=")[2].strip("'\"")
-            for item in call.command.assignments}
-
-
 def _uses_managed_python(doc: Dockerfile, stage: Stage) -> bool:
     """uv may pick an interpreter of its own: `uv python install`, its settings for that."""
     for item in _lineage(doc, stage):
@@ -170,7 +164,7 @@ def venv_python(doc: Dockerfile, stage: Stage, venv: Venv) -> Python | None:
                 return None if asks else image
             if call is not None and call.tool == "uv" and call.subcommand in ("venv", "sync") \
                     and venv.how in ("uv venv", "uv sync"):
-                managed = asks or "UV_PYTHON" in _inline(call) or _uses_managed_python(doc, stage)
+                managed = asks or "UV_PYTHON" in inline_env(call.command) or _uses_managed_python(doc, stage)
                 return None if managed else image
             if call is not None and call.tool == "poetry" and call.is_install and venv.how == "poetry":
                 return image
@@ -186,10 +180,10 @@ def user_install(doc: Dockerfile, instruction: Instruction, call: ToolCall) -> b
         return False
     if install_environment(doc, instruction, call) != SYSTEM:
         return False
-    env = {**known_env(doc, instruction), **_inline(call)}
+    env = {**known_env(doc, instruction), **inline_env(call.command)}
     if call.option_values("-t", "--target", "--prefix", "--root"):
         return False
-    return (call.has_option("--user") or env.get("PIP_USER", "").lower() in _TRUE
+    return (call.has_option("--user") or is_true(env.get("PIP_USER", ""))
             or not is_root(user_before(doc, instruction)))
 
 

@@ -90,6 +90,30 @@ class ToolCall(Record):
             self.tool == "poetry" and self.subcommand in ("install", "add"))
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def is_true(value: str) -> bool:
+    """Whether a boolean setting in the environment is on (`PIP_USER=1`,
+    `POETRY_VIRTUALENVS_IN_PROJECT=true`, `UV_VENV_RELOCATABLE=yes`), in any case."""
+    return value.lower() in _TRUE
+
+
+def is_false(value: str) -> bool:
+    """Whether a boolean setting is explicitly off (`POETRY_VIRTUALENVS_CREATE=false`)."""
+    return value.lower() in _FALSE
+
+
+def inline_env(command: Command) -> dict[str, str]:
+    """The variables a command sets for itself (`PIP_USER=1 pip install x`), quotes dropped."""
+    found: dict[str, str] = {}
+    for assignment in command.assignments:
+        name, _, value = assignment.raw.partition("=")
+        found[name] = value.strip("'\"")
+    return found
+
+
 def basename(word: str | None) -> str:
     return (word or "").rsplit("/", 1)[-1]
 

@@ -24,13 +24,11 @@ import posixpath
 from collections.abc import Mapping
 
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
-from dfmod.semantic.tools import PYTHON, basename, tool_call
+from dfmod.semantic.tools import PYTHON, basename, inline_env, is_false, is_true, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 # Options that take a value, per tool (so the value is not read as the venv directory).
 _VENV_VALUE_OPTIONS = {"--prompt"}
 _VIRTUALENV_VALUE_OPTIONS = {"-p", "--python", "--prompt", "--activators", "--app-data",
@@ -92,14 +90,6 @@ def _option(command: Command, names: tuple[str, ...], env: Mapping[str, str]) ->
     return None
 
 
-def _inline(command: Command) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for assignment in command.assignments:
-        name, _, value = assignment.raw.partition("=")
-        found[name] = value.strip("'\"")
-    return found
-
-
 def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
                    poetry_in_project: bool) -> list[tuple[str | None, str]]:
     words = command.words
@@ -119,7 +109,7 @@ def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
     call = tool_call(command)
     if call is None:
         return []
-    inline = _inline(command)
+    inline = inline_env(command)
     local = {**env, **inline} if inline else env
     directory = _option(command, ("--directory",), local)
     if directory is not None:
@@ -136,9 +126,9 @@ def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
     if call.tool == "poetry" and call.is_install:
         in_project = local.get("POETRY_VIRTUALENVS_IN_PROJECT")
         create = local.get("POETRY_VIRTUALENVS_CREATE", "")
-        if create.lower() in _FALSE or local.get("VIRTUAL_ENV"):
+        if is_false(create) or local.get("VIRTUAL_ENV"):
             return []
-        if (in_project is not None and in_project.lower() in _TRUE) or (
+        if (in_project is not None and is_true(in_project)) or (
                 in_project is None and poetry_in_project):
             return [(resolve_path(".venv", cwd), "poetry")]
     return []
