@@ -111,9 +111,7 @@ def _pip_cache_mount(ctx: Context, instruction: Instruction) -> Mount | None:
     mounts = [mount for mount in instruction.mounts if mount.type == "cache" and mount.target]
     if not mounts:
         return None
-    env = known_env(ctx.doc, instruction)
-    owner = account(ctx.doc, instruction, user_before(ctx.doc, instruction))
-    directory = cache_dir(PIP, env, owner.home)
+    directory = _pip_cache_dir(ctx, instruction)
     return next((mount for mount in mounts if serves(mount, directory)), None)
 
 
@@ -126,15 +124,26 @@ def _element_of(script: ShellScript, command: Command) -> Element | None:
     return None
 
 
-def _named_later(ctx: Context, instruction: Instruction) -> bool:
-    """Whether an instruction after this one names pip's cache (`rm -r ~/.cache/pip`).
+def _pip_cache_dir(ctx: Context, instruction: Instruction) -> str:
+    """Where pip keeps its cache in this RUN (`$PIP_CACHE_DIR`, `$XDG_CACHE_HOME/pip`, or
+    the user's `~/.cache/pip`)."""
+    owner = account(ctx.doc, instruction, user_before(ctx.doc, instruction))
+    return cache_dir(PIP, known_env(ctx.doc, instruction), owner.home)
 
-    With `--no-cache-dir` the cache directory is never made, and such a later command can
-    fail on it (`rm -r` without `-f` exits 1 on a missing path): no fix then.
+
+def _named_later(ctx: Context, instruction: Instruction) -> bool:
+    """Whether an instruction after this one may name pip's cache or a directory above it
+    (`rm -r ~/.cache/pip`, `rm -r /root/.cache`, `rm -r "$PIP_CACHE_DIR"`).
+
+    With `--no-cache-dir` pip never makes those directories, and such a later command can
+    fail on them (`rm -r` without `-f` exits 1 on a missing path): no fix then. A text test
+    (any `.cache`, the directory itself, the variables that move it), so it errs toward
+    offering no fix rather than one that breaks a build.
     """
+    names = (".cache", "PIP_CACHE_DIR", "XDG_CACHE_HOME", _pip_cache_dir(ctx, instruction))
     text = ctx.doc.text
-    return any(".cache/pip" in text[item.span.start:item.span.end]
-               for item in ctx.doc.instructions[instruction.index + 1:])
+    return any(name in text[item.span.start:item.span.end]
+               for item in ctx.doc.instructions[instruction.index + 1:] for name in names)
 
 
 class PipCachePurge(Codemod):
