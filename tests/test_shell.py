@@ -61,6 +61,15 @@ def test_heredoc_scripts() -> None:
     assert run_scripts(doc, doc.instructions[3]) == []
 
 
+def test_a_heredoc_word_cut_by_a_continuation_is_still_the_script() -> None:
+    """`RUN <`, a backslash, a newline, `<EOF`: BuildKit joins the line to `<<EOF` and runs
+    the body (checked with BuildKit: a `touch` in the body takes effect)."""
+    doc = Dockerfile("FROM x\nRUN <\\\n<EOF\npip install a || true\nEOF\n")
+    (body,) = run_scripts(doc, doc.instructions[1])
+    assert body.is_heredoc_body
+    assert [c.name for c in body.commands] == ["pip", "true"]
+
+
 def test_exec_form_and_non_posix_shell_have_no_script() -> None:
     doc = Dockerfile('FROM x\nRUN ["pip", "install", "x"]\nSHELL ["pwsh", "-c"]\nRUN Get-Item\n')
     assert run_scripts(doc, doc.instructions[1]) == []

@@ -773,8 +773,9 @@ def _run_scripts(doc: Dockerfile, instruction: Instruction) -> list[ShellScript]
     if not instruction.heredocs:
         return [parse_shell(command)]
     first = instruction.heredocs[0]
-    stripped = command.text.strip()
-    if len(instruction.heredocs) == 1 and stripped == doc.text[first.word_span.start:first.word_span.end]:
+    # The command line is the heredoc word alone (`<<EOF`, even written `<\` newline `<EOF`:
+    # BuildKit reads the joined line): BuildKit runs the body itself.
+    if len(instruction.heredocs) == 1 and len(command.text.split()) == 1:
         body = doc.text[first.body.start:first.body.end]
         if body.startswith("#!"):
             interpreter = body[2:body.find("\n")].strip().split()
