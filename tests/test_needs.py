@@ -130,11 +130,10 @@ def _engine_rules(text: str, path: str) -> list[str]:
 
 def _cut(doc: Dockerfile, needs: tuple[str, ...]) -> str | None:
     """`doc`'s text with the first need on an instruction line cut by a line continuation
-    (`pi\\` newline `p`), as BuildKit joins it again; None if there is none to cut. `<<` is
-    not cut: dfmod reads `RUN <\\` newline `<EOF` as a heredoc but not as a heredoc script
-    (`_run_scripts` compares the word's raw text with the line)."""
+    (`pi\\` newline `p`, `<\\` newline `<EOF`), as BuildKit joins it again; None if there is
+    none to cut."""
     text = doc.text
-    for needed in sorted((item for item in needs if item != "<<"), key=text.find):
+    for needed in sorted(needs, key=text.find):
         start = text.find(needed)
         while len(needed) > 1 and start >= 0:
             instruction = doc.instruction_at(start)
