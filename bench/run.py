@@ -28,18 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from corpus import generate, large
+from corpus import CLEAN, generate, large
 
 SIZES = (1_000, 10_000, 20_000)
 STARTUP_TARGET = 2.0  # dfmod's one-file start-up, at most this many times hadolint's (issue #15)
-# What the start-up is measured on: a Dockerfile neither tool finds anything in.
-CLEAN = """FROM python:3.12-slim
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-CMD ["python", "-m", "app"]
-"""
 
 
 def _timed(command: list[str]) -> tuple[float, int]:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from corpus import CLEAN
+
 # module: why it must not load on a clean Dockerfile check
 HEAVY = {
     "dataclasses": "it imports `inspect`, and @dataclass compiles each class's methods (Record instead)",
@@ -29,13 +31,6 @@ HEAVY = {
     "subprocess": "a check runs no program",
 }
 
-CLEAN = """FROM python:3.12-slim
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-CMD ["python", "-m", "app"]
-"""
 
 
 def _imported(tmp_path: Path, *args: str) -> set[str]:
