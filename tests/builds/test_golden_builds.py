@@ -36,6 +36,8 @@ from buildkit import build
 from support import Proven
 
 from dfmod.linting.registry import all_codemods
+from dfmod.syntax.dockerfile import Dockerfile
+from dfmod.syntax.document import DocumentError
 from dfmod.workspace.kinds import kind_of
 
 pytestmark = pytest.mark.build
@@ -57,34 +59,16 @@ _WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url",
                "--progress-bar", "--platform", "--python-version", "--only-binary", "--no-binary"}
 
 
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(keyword, arguments) per instruction, continuation lines and heredoc bodies joined."""
-    escape = "`" if re.match(r"(?i)\s*#\s*escape\s*=\s*`", text) else "\\"
+def _instructions(doc: Dockerfile) -> list[tuple[str, str]]:
+    """(keyword, everything after it) per instruction, as dfmod's lexer reads it like
+    BuildKit: continuation lines joined, comment lines in them dropped, heredoc bodies
+    after the line."""
     result: list[tuple[str, str]] = []
-    lines = text.replace("\r\n", "\n").lstrip("\ufeff").split("\n")
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = [line]
-        while parts[-1].rstrip().endswith(escape) and index < len(lines):
-            parts[-1] = parts[-1].rstrip()[:-1]
-            if not lines[index].lstrip().startswith("#"):
-                parts.append(lines[index])
-            index += 1
-        joined = " ".join(parts)
-        heredoc = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", joined)
-        if heredoc and joined.split(None, 1)[0].upper() in {"RUN", "COPY"}:
-            body = []
-            while index < len(lines) and lines[index].strip() != heredoc.group(1):
-                body.append(lines[index])
-                index += 1
-            index += 1
-            joined += "\n" + "\n".join(body)
-        keyword, _, rest = joined.strip().partition(" ")
-        result.append((keyword.upper(), rest.strip()))
+    for instruction in doc.instructions:
+        rest = instruction.logical.text.strip().partition(" ")[2].strip()
+        bodies = [doc.text[heredoc.body.start:heredoc.body.end].rstrip("\n")
+                  for heredoc in instruction.heredocs]
+        result.append((instruction.keyword, "\n".join([rest, *bodies])))
     return result
 
 
@@ -118,9 +102,13 @@ def unbuildable(case: Path, dockerfile: Path) -> str | None:
     text = dockerfile.read_text(encoding="utf-8", errors="replace")
     if re.match(r"(?i)\s*#\s*syntax\s*=", text.lstrip("\ufeff")):
         return "a `# syntax=` frontend image cannot be pulled here"
+    try:
+        doc = Dockerfile(text)
+    except DocumentError as error:
+        return f"BuildKit rejects it ({error})"
     stages: set[str] = set()
     copied: set[str] = set()
-    for keyword, args in _instructions(text):
+    for keyword, args in _instructions(doc):
         if keyword == "FROM":
             words = [word for word in args.split() if not word.startswith("--")]
             image = words[0]
