@@ -31,17 +31,21 @@ cache, only the purge is removed. The image keeps the same files: the cache of t
 not written instead of being deleted. (A cache left by an *earlier* `RUN` stays in that
 earlier layer with or without the purge.) A purge that cannot be removed without changing
 what the rest of the chain means (`a && pip cache purge || b`) or that sits in a pipeline is
-reported without a fix, and so is one where a later instruction names pip's cache (`RUN rm
--r /root/.cache/pip`): with `--no-cache-dir` that directory is never made, and `rm -r`
-without `-f` fails on it.
+reported without a fix, and so is one followed, in its RUN or a later instruction, by
+something naming pip's cache or a directory above it (`rm -r /root/.cache`): with
+`--no-cache-dir` that directory is never made, and `rm -r` without `-f` fails on it.
 
 ## Proof
 Built with BuildKit by `tests/builds/test_rules.py`:
 `test_pip_cache_purge_fails_once_the_cache_is_disabled` (`PIP_NO_CACHE_DIR` set to `1`,
 `0` or `false`: the purge exits 1; the fixed file builds),
-`test_pip_cache_purge_empties_the_cache_mount` and
+`test_pip_cache_purge_empties_the_cache_mount`,
 `test_pip_cache_purge_no_cache_dir_leaves_the_same_image` (the fix leaves the same files in
-the image). `dfmod verify` has no probe: the build's outcome is the proof.
+the image, and no /root/.cache) and
+`test_pip_cache_purge_offers_no_fix_when_a_later_rm_needs_the_cache` (an `rm -r
+/root/.cache` after the purge, in the same RUN or a later one, would fail once pip no
+longer makes the directory: no fix is offered, and the withheld one is built to fail).
+`dfmod verify` has no probe: the build's outcome is the proof.
 
 ## Example
 ```dockerfile
@@ -131,19 +135,22 @@ def _pip_cache_dir(ctx: Context, instruction: Instruction) -> str:
     return cache_dir(PIP, known_env(ctx.doc, instruction), owner.home)
 
 
-def _named_later(ctx: Context, instruction: Instruction) -> bool:
-    """Whether an instruction after this one may name pip's cache or a directory above it
-    (`rm -r ~/.cache/pip`, `rm -r /root/.cache`, `rm -r "$PIP_CACHE_DIR"`).
+def _named_later(ctx: Context, instruction: Instruction, after: int) -> bool:
+    """Whether what runs after offset `after` (the purge) may name pip's cache or a
+    directory above it: the rest of this RUN (`&& rm -r /root/.cache`) or a later
+    instruction (`rm -r ~/.cache/pip`, `rm -r "$PIP_CACHE_DIR"`).
 
-    With `--no-cache-dir` pip never makes those directories, and such a later command can
-    fail on them (`rm -r` without `-f` exits 1 on a missing path): no fix then. A text test
-    (any `.cache`, the directory itself, the variables that move it), so it errs toward
-    offering no fix rather than one that breaks a build.
+    With `--no-cache-dir` pip never makes those directories (built: the fixed image has no
+    /root/.cache), and such a command can then fail on them (`rm -r` without `-f` exits 1
+    on a missing path): no fix then. A text test (any `.cache`, the directory itself, the
+    variables that move it), so it errs toward offering no fix rather than one that breaks
+    a build.
     """
     names = (".cache", "PIP_CACHE_DIR", "XDG_CACHE_HOME", _pip_cache_dir(ctx, instruction))
     text = ctx.doc.text
-    return any(name in text[item.span.start:item.span.end]
-               for item in ctx.doc.instructions[instruction.index + 1:] for name in names)
+    rest = [text[after:instruction.span.end]] + [
+        text[item.span.start:item.span.end] for item in ctx.doc.instructions[instruction.index + 1:]]
+    return any(name in part for part in rest for name in names)
 
 
 class PipCachePurge(Codemod):
@@ -195,7 +202,7 @@ class PipCachePurge(Codemod):
         element = _element_of(script, purge.command)
         removal = None if element is None else remove_element(
             ctx.doc.text, element, ctx.doc.escape)
-        if removal is None or _named_later(ctx, instruction):
+        if removal is None or _named_later(ctx, instruction, purge.command.span.end):
             return self.finding(purge.command.span, message)
         edits: list[Edit] = list(removal)
         if mount is None and not env_disabled:

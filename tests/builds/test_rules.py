@@ -560,6 +560,32 @@ def test_pip_cache_purge_empties_the_cache_mount(proven: Proven) -> None:
     proven()
 
 
+def prove_pip_cache_purge_offers_no_fix_when_a_later_rm_needs_the_cache(tmp_path: Path, later: str) -> None:
+    # Claim: with --no-cache-dir pip never makes /root/.cache, so an `rm -r` of it after the
+    # purge (in the same RUN or a later one) would fail the build that works today: the
+    # rule reports the purge but offers no fix. The fix it withholds is built to show it.
+    dockerfile = ("FROM python:3.12-slim\nRUN pip install termcolor==1.1.0 && pip cache purge"
+                  + later)
+    context = write_context(tmp_path / "ctx", {"Dockerfile": dockerfile})
+    found = _reported(context / "Dockerfile", "pip-cache-purge")
+    assert all(item["fix"] is None for item in found), found
+    before = build(context)
+    assert before.ok, before
+    assert apply_fixes(context / "Dockerfile", select="pip-cache-purge", unsafe=True) == dockerfile
+
+    withheld = dockerfile.replace("pip install termcolor", "pip install --no-cache-dir termcolor")
+    (context / "Dockerfile").write_text(withheld.replace(" && pip cache purge", ""))
+    after = build(context)
+    assert not after.ok, after
+    assert "/root/.cache" in after.log and "No such file or directory" in after.log
+
+
+@pytest.mark.parametrize("later", [" && rm -r /root/.cache\n", "\nRUN rm -r /root/.cache\n"],
+                         ids=["same-run", "later-run"])
+def test_pip_cache_purge_offers_no_fix_when_a_later_rm_needs_the_cache(proven: Proven, later: str) -> None:
+    proven()
+
+
 def prove_pip_cache_purge_no_cache_dir_leaves_the_same_image(tmp_path: Path) -> None:
     # Claim: otherwise the purge deletes what the RUN's installs just wrote; --no-cache-dir
     # (the fix) never writes it: the image has the same packages and no cached wheel either
