@@ -63,7 +63,7 @@ def test_heredoc_scripts() -> None:
 
 def test_a_heredoc_word_cut_by_a_continuation_is_still_the_script() -> None:
     """`RUN <`, a backslash, a newline, `<EOF`: BuildKit joins the line to `<<EOF` and runs
-    the body (checked with BuildKit: a `touch` in the body takes effect)."""
+    the body (built: tests/builds/test_harness.py)."""
     doc = Dockerfile("FROM x\nRUN <\\\n<EOF\npip install a || true\nEOF\n")
     (body,) = run_scripts(doc, doc.instructions[1])
     assert body.is_heredoc_body

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from buildkit import build, fix, run, sh, write_context
 
+from dfmod.syntax.dockerfile import Dockerfile, run_scripts
+
 pytestmark = pytest.mark.build
 
 MODERN = """\
@@ -47,6 +49,18 @@ def test_stand_in_image_is_bookworm_python_311(modern_image: str) -> None:
     result = run(modern_image, "python", "-c", "import sys; print(sys.version_info[:2])")
     assert result.stdout.strip() == "(3, 11)", result
     assert "bookworm" in run(modern_image, "cat", "/etc/os-release").stdout
+
+
+def test_a_heredoc_word_cut_by_a_continuation_runs_its_body(tmp_path: Path) -> None:
+    """`RUN <`, a backslash, a newline, `<EOF`: BuildKit joins the line to `<<EOF` and runs
+    the body as the script, and dfmod's model reads that body as the RUN's script."""
+    text = "FROM python:3.12-slim\nRUN <\\\n<EOF\ntouch /made-by-body\nEOF\n"
+    result = build(write_context(tmp_path, {"Dockerfile": text}))
+    assert result.ok, result
+    assert run(result.image, "test", "-f", "/made-by-body").returncode == 0
+    doc = Dockerfile(text)
+    (script,) = run_scripts(doc, doc.instructions[1])
+    assert script.is_heredoc_body and [command.name for command in script.commands] == ["touch"]
 
 
 def test_plain_docker_build_is_buildkit_too(tmp_path: Path) -> None:
