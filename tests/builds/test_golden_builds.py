@@ -60,16 +60,10 @@ _WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url",
 
 
 def _instructions(doc: Dockerfile) -> list[tuple[str, str]]:
-    """(keyword, everything after it) per instruction, as dfmod's lexer reads it like
-    BuildKit: continuation lines joined, comment lines in them dropped, heredoc bodies
-    after the line."""
-    result: list[tuple[str, str]] = []
-    for instruction in doc.instructions:
-        rest = instruction.logical.text.strip().partition(" ")[2].strip()
-        bodies = [doc.text[heredoc.body.start:heredoc.body.end].rstrip("\n")
-                  for heredoc in instruction.heredocs]
-        result.append((instruction.keyword, "\n".join([rest, *bodies])))
-    return result
+    """(keyword, everything after it) per instruction, as BuildKit reads it
+    (`Dockerfile.read_text`: continuations joined, heredoc bodies after the line)."""
+    return [(instruction.keyword, doc.read_text(instruction).strip().partition(" ")[2].strip())
+            for instruction in doc.instructions]
 
 
 def _requirement_names(path: Path, seen: set[Path]) -> tuple[set[str], str | None]:

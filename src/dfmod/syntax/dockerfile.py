@@ -232,17 +232,18 @@ class Dockerfile(TextDocument):
     def _instruction_starts(self) -> list[int]:
         return [instruction.span.start for instruction in self.instructions]
 
+    def read_text(self, instruction: Instruction) -> str:
+        """`instruction` as BuildKit reads it: its line with continuations joined (comment
+        lines in them dropped), then each heredoc body on the lines after it."""
+        return "\n".join([instruction.logical.text, *(self.text[heredoc.body.start:heredoc.body.end]
+                                                       for heredoc in instruction.heredocs)])
+
     @cached_property
     def searchable(self) -> str:
-        """Every instruction as BuildKit reads it, one per line: continuations joined,
-        comment lines in them dropped, heredoc bodies after it. A string split by a line
-        continuation (`pi\\` then `p install`) is whole here, as the shell sees it."""
-        parts: list[str] = []
-        for instruction in self.instructions:
-            parts.append(instruction.logical.text)
-            parts.extend(self.text[heredoc.body.start:heredoc.body.end]
-                         for heredoc in instruction.heredocs)
-        return "\n".join(parts)
+        """Every instruction as BuildKit reads it (`read_text`), one after the other: a
+        string split by a line continuation (`pi\\` then `p install`) is whole here, as the
+        shell sees it."""
+        return "\n".join(self.read_text(instruction) for instruction in self.instructions)
 
     def instruction_at(self, offset: int) -> Instruction | None:
         """The instruction holding `offset`, heredocs included (None: between instructions)."""
@@ -263,9 +264,7 @@ class Dockerfile(TextDocument):
         instruction = self.instruction_at(offset)
         if instruction is None:
             return None
-        parts = [instruction.logical.text] + [self.text[heredoc.body.start:heredoc.body.end]
-                                              for heredoc in instruction.heredocs]
-        return " ".join(" ".join(parts).split())
+        return " ".join(self.read_text(instruction).split())
 
     def problems(self) -> int:
         """How many RUN shells fail to parse (a fix must never add one)."""
