@@ -88,7 +88,7 @@ from typing import Any, ClassVar
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_text, wrap_in_group
-from dfmod.linting.needs import scripts_mentioning, spellings
+from dfmod.linting.needs import spellings
 from dfmod.semantic.findcmd import (
     FindAction,
     FindCommand,
@@ -266,7 +266,7 @@ class FindCleanupErrors(Codemod):
                              f"not {self.options['style']!r}")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for _, script in scripts_mentioning(ctx, self.needs):
+        for _, script in ctx.run_scripts(self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     for command in self._commands(element):

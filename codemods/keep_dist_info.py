@@ -77,7 +77,7 @@ from collections.abc import Iterable, Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line, remove_elements, remove_word
-from dfmod.linting.needs import scripts_mentioning, spellings
+from dfmod.linting.needs import spellings
 from dfmod.semantic.findcmd import FindCommand, basename, parse_find, rm_operands, tolerated_by
 from dfmod.semantic.pydeps import normalize_name
 from dfmod.semantic.tools import tool_call
@@ -275,7 +275,7 @@ class KeepDistInfo(Codemod):
     changes_instruction_count = True  # a RUN that only deleted metadata is removed
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in scripts_mentioning(ctx, self.needs):
+        for instruction, script in ctx.run_scripts(self.needs):
             for chain in script.chains:
                 for element in chain.elements:
                     target = _target(element)

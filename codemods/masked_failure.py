@@ -116,7 +116,6 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, wrap_in_group
-from dfmod.linting.needs import scripts_mentioning
 from dfmod.linting.wording import join_names
 from dfmod.semantic.masking import (
     Mask,
@@ -175,7 +174,7 @@ class MaskedFailure(Codemod):
     needs = ("||", "<<")  # a tolerance follows a `||` operator (never quoted); a heredoc script's RUN line has `<<`
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in scripts_mentioning(ctx, self.needs):
+        for instruction, script in ctx.run_scripts(self.needs):
             for chain in script.chains:
                 yield from self._check_chain(ctx, chain)
             if script.is_heredoc_body:

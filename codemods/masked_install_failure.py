@@ -84,7 +84,6 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, has_comment_line
-from dfmod.linting.needs import scripts_mentioning
 from dfmod.linting.wording import join_names
 from dfmod.semantic.masking import Mask, describe_each, element_install, masks, owned_by_install, snippet
 from dfmod.semantic.tools import tool_call
@@ -107,7 +106,7 @@ class MaskedInstallFailure(Codemod):
     needs = ("||",)  # every finding is a tolerance reached through a `||` operator (masking.masks), never quoted
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in scripts_mentioning(ctx, self.needs):
+        for instruction, script in ctx.run_scripts(self.needs):
             for chain in script.chains:
                 for mask in masks(chain):
                     label = element_install(mask.guarded)

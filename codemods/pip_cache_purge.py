@@ -65,7 +65,7 @@ from collections.abc import Iterator
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, insert_text, remove_element
-from dfmod.linting.needs import scripts_mentioning, spellings
+from dfmod.linting.needs import spellings
 from dfmod.semantic.caches import PIP, cache_dir, serves
 from dfmod.semantic.state import account, known_env, user_before
 from dfmod.semantic.tools import ToolCall, tool_call
@@ -161,7 +161,7 @@ class PipCachePurge(Codemod):
     needs = spellings(*_CACHE_ACTIONS)
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for instruction, script in scripts_mentioning(ctx, self.needs):
+        for instruction, script in ctx.run_scripts(self.needs):
             yield from self._check_script(ctx, instruction, script)
 
     def _check_script(self, ctx: Context, instruction: Instruction,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from dfmod.linting.buildcontext import BuildContext, default_context
 from dfmod.linting.edits import Applicability, Finding
+from dfmod.linting.needs import mentions
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import ShellScript
@@ -57,9 +58,13 @@ class Context:
         """The shell programs of a RUN that parse (`dfmod.syntax.dockerfile.readable_scripts`)."""
         return readable_scripts(self.doc, instruction)
 
-    def run_scripts(self) -> Iterator[tuple[Instruction, ShellScript]]:
-        """Every readable RUN script of the document, with its instruction."""
+    def run_scripts(self, needs: tuple[str, ...] = ()) -> Iterator[tuple[Instruction, ShellScript]]:
+        """Every readable RUN script of the document, with its instruction; given `needs`,
+        only those of the RUNs that may mention one of them (`needs.mentions`), the others
+        left unparsed: for a codemod whose finding about a RUN needs one in that RUN."""
         for instruction in self.doc.instructions:
+            if needs and (instruction.keyword != "RUN" or not mentions(instruction, needs)):
+                continue
             for script in self.scripts(instruction):
                 yield instruction, script
 

@@ -13,12 +13,9 @@ when its findings about that RUN need a string the RUN does not hold.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import product
 
-from dfmod.linting.codemod import Context
 from dfmod.syntax.dockerfile import Instruction
-from dfmod.syntax.shell import ShellScript
 
 _CUTS = ("'", '"', "\\")
 
@@ -51,11 +48,3 @@ def mentions(instruction: Instruction, needs: tuple[str, ...]) -> bool:
     joined (a heredoc's body is not in the line, so an instruction with one always may)."""
     return bool(instruction.heredocs) or any(needed in instruction.logical.text for needed in needs)
 
-
-def scripts_mentioning(ctx: Context, needs: tuple[str, ...]) -> Iterator[tuple[Instruction, ShellScript]]:
-    """`ctx.run_scripts()` less the RUNs that do not mention one of `needs`, which are not
-    parsed: for a codemod whose finding about a RUN needs one of them in that RUN."""
-    for instruction in ctx.doc.instructions:
-        if instruction.keyword == "RUN" and mentions(instruction, needs):
-            for script in ctx.scripts(instruction):
-                yield instruction, script
