@@ -84,7 +84,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
 
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_text, wrap_in_group
@@ -99,6 +98,10 @@ from dfmod.semantic.findcmd import (
     tolerated_by,
 )
 from dfmod.syntax.shell import Command, Element
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 _NO_DESCENT = ("-prune", "-depth", "-d", "-delete", "-maxdepth")
 _STYLES = ("prune", "scoped")

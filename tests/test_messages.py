@@ -27,7 +27,7 @@ from dfmod.linting.engine import check
 from dfmod.linting.registry import all_codemods
 from dfmod.syntax.compose import ComposeFile
 from dfmod.syntax.dockerfile import Dockerfile
-from dfmod.syntax.document import Document
+from dfmod.syntax.document import TextDocument
 from dfmod.workspace.kinds import kind_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ CORPUS = ROOT.parent / "shared" / "corpus-dev"
 HARD_LIMIT = 160
 CASES = sorted(path for path in GOLDEN.glob("*/*")
                if (path / "input").is_dir() and path.parent.name in all_codemods())
-DOCUMENTS: dict[str, type[Document]] = {"dockerfile": Dockerfile, "compose": ComposeFile}
+DOCUMENTS: dict[str, type[TextDocument]] = {"dockerfile": Dockerfile, "compose": ComposeFile}
 
 
 def recorded_findings(case: Path) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dfmod.linting.edits import Finding
-from dfmod.syntax.document import Document
 from dfmod.syntax.records import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.syntax.document import Document
 
 
 class Located(Record):

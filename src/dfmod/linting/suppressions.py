@@ -23,8 +23,11 @@ from bisect import bisect_right
 from functools import cache
 
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
-from dfmod.syntax.document import Document
 from dfmod.syntax.text import Span, line_end, line_starts
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.syntax.document import Document
 
 UNUSED = "unused-suppression"
 _BOM = "\ufeff"

@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Literal
 
 from dfmod.semantic.tools import basename, tool_call
 from dfmod.syntax.dockerfile import Dockerfile
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Command, Element, Operator
 from dfmod.syntax.text import Span
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Outcome = Literal["keep", "scope", "remove", "if"]  # what a `decide` says about a mask
 
 # Patterns are strings, compiled on first use (`re` caches them): most files need none of
 # them, and start-up would pay for compiling them all.
@@ -260,9 +265,6 @@ def if_form_start(mask: Mask) -> int | None:
     if start > first and chain.operators[start - 1].text != "&&":
         return None
     return start
-
-
-Outcome = Literal["keep", "scope", "remove", "if"]
 
 
 def masks(chain: Chain, decide: Callable[[Mask], Outcome] | None = None) -> Iterator[Mask]:

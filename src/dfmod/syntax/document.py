@@ -8,27 +8,30 @@ Parsing failures raise `DocumentError`, which the CLI reports as one line.
 
 from __future__ import annotations
 
-from typing import Protocol
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 
 
 class DocumentError(Exception):
     """The file cannot be read as its kind (BuildKit or a YAML parser would reject it)."""
 
 
-class Document(Protocol):
-    kind: str  # "dockerfile" or "compose": which codemods apply
-    text: str
-    path: str
+if TYPE_CHECKING:  # a type only: every kind subclasses TextDocument
+    from typing import Protocol
 
-    @property
-    def newline(self) -> str: ...
+    class Document(Protocol):
+        kind: str  # "dockerfile" or "compose": which codemods apply
+        text: str
+        path: str
 
-    @property
-    def searchable(self) -> str: ...
+        @property
+        def newline(self) -> str: ...
 
-    def position(self, offset: int) -> tuple[int, int]: ...
+        @property
+        def searchable(self) -> str: ...
 
-    def problems(self) -> int: ...
+        def position(self, offset: int) -> tuple[int, int]: ...
+
+        def problems(self) -> int: ...
 
 
 class TextDocument:

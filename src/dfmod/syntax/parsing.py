@@ -6,7 +6,9 @@ them back; deciding *which* kind a path is belongs to the workspace (`dfmod.work
 
 from __future__ import annotations
 
-from dfmod.syntax.document import Document
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.syntax.document import Document
 
 
 def parse(text: str, path: str, kind: str) -> Document:

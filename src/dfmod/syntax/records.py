@@ -19,10 +19,10 @@ dataclass does, so it cannot sit in a set.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # a TypeVar with a bound costs ~2.5 ms at import (typing compiles it)
-    from typing import TypeVar
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
     _R = TypeVar("_R", bound="Record")
 

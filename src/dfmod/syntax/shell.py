@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from dfmod.syntax.records import Record
 from dfmod.syntax.text import MappedText, Span
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PARSER: Any = None
 
@@ -34,36 +37,36 @@ def _parser() -> Any:
     """tree-sitter is imported on first use so that `dfmod --help` stays instant."""
     global _PARSER
     if _PARSER is None:
-        import tree_sitter
-
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(_bash_grammar().language()))
+        tree_sitter = _binding("tree_sitter")
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(_binding("tree_sitter_bash").language()))
     return _PARSER
 
 
-def _bash_grammar() -> Any:
-    """tree-sitter-bash's compiled grammar module, `tree_sitter_bash._binding`.
+def _binding(package: str) -> Any:
+    """The compiled module of `package` (`tree_sitter` or `tree_sitter_bash`), `_binding`,
+    which holds everything dfmod uses of it.
 
-    The package's `__init__` imports `importlib.resources` (and with it `tempfile`,
-    `shutil`, `random`…) only to read query files dfmod never uses: several milliseconds
-    of every run. So the extension module is loaded alone, from the package's directory;
-    if it is not found there, the package is imported as usual.
+    The packages' `__init__`s import what dfmod never uses, at a cost of several
+    milliseconds of every run: tree-sitter's imports `typing` for one Protocol, and
+    tree-sitter-bash's imports `importlib.resources` (and with it `tempfile`, `shutil`,
+    `random`…) to read query files. So the extension module is loaded alone, from the
+    package's directory; if it is not found there, the package is imported as usual.
     """
     import sys
     from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
-    from importlib.util import module_from_spec
 
-    name = "tree_sitter_bash._binding"
+    name = f"{package}._binding"
+    if name in sys.modules:  # imported already (by a test, say): the same classes, once
+        return sys.modules[name]
     for entry in sys.path:
         for suffix in EXTENSION_SUFFIXES:
-            path = os.path.join(entry or ".", "tree_sitter_bash", "_binding" + suffix)
+            path = os.path.join(entry or ".", package, "_binding" + suffix)
             if os.path.isfile(path):
                 loader = ExtensionFileLoader(name, path)
-                module = module_from_spec(ModuleSpec(name, loader, origin=path))
+                module = loader.create_module(ModuleSpec(name, loader, origin=path))
                 loader.exec_module(module)
                 return module
-    import tree_sitter_bash
-
-    return tree_sitter_bash
+    return __import__(package)
 
 
 class ShellWord:

@@ -26,11 +26,14 @@ import fnmatch
 import os
 import sys
 from functools import cache
-from typing import Any
 
 from dfmod.linting.engine import Settings
 from dfmod.linting.registry import TABLE, is_known_rule, load, select_codemods
 from dfmod.syntax.records import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
         "options", "context"}

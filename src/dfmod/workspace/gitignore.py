@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
 from dfmod.syntax.records import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Rules(Record):
