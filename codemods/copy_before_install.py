@@ -70,7 +70,6 @@ COPY --chown=app:app . /app
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -83,7 +82,7 @@ from dfmod.linting.edits import Applicability, Edit, Finding, Fix
 from dfmod.linting.needs import mentions, spellings
 from dfmod.semantic.state import relative_to, resolve_in, workdir_at
 from dfmod.semantic.tools import ToolCall, basename, tool_call
-from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, readable_scripts
+from dfmod.syntax.dockerfile import Dockerfile, Flag, Instruction, exec_form, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import line_end, line_start
@@ -618,7 +617,7 @@ class _Plan:
             base = ""  # the root directory: `/` + the files' directory
         target = base + "/" + (directory + "/" if directory else "")
         words = [*files, target]
-        args = json.dumps(words) if self.copy.json_args is not None else " ".join(words)
+        args = exec_form(words) if self.copy.json_args is not None else " ".join(words)
         return f"{indent}{keyword} {self._flags_text(self.copy.flags)}{args}{self.ctx.doc.newline}"
 
     def dest_text(self) -> str | None:

@@ -114,7 +114,6 @@ CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -150,7 +149,7 @@ from dfmod.semantic.runtime import PYTHON, Runtime, launcher_words, runtime
 from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, user_before
 from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
 from dfmod.semantic.venvs import find_venvs, is_inside, relocate
-from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, stage_shell
+from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, exec_form, stage_shell
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
 
@@ -341,7 +340,7 @@ class VerifyImports(Codemod):
             if not code:
                 return self.finding(keyword_span, message)
             after = _placement(ctx, final, anchor, 1)
-            line = "RUN " + json.dumps([*program, "-c", code])
+            line = "RUN " + exec_form([*program, "-c", code])
         else:
             parts = [f'{interpreter} -c "{code}"'] if code else []
             parts.extend(" ".join([*launcher, name, "--version"]) for name in scripts)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dfmod.syntax.dockerfile import Dockerfile, DockerfileSyntaxError, env_pairs
+from dfmod.syntax.dockerfile import Dockerfile, DockerfileSyntaxError, _json_array, env_pairs
 from oracle import assert_agrees_with_buildkit, buildkit_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +116,36 @@ def test_rejects_what_buildkit_rejects(text: str) -> None:
         Dockerfile(text)
     with pytest.raises(Exception):  # noqa: B017 - the oracle raises its own error type
         buildkit_ranges(text)
+
+
+def _json_array_by_json(args: str) -> list[str] | None:
+    """What the exec-form reader replaced: the json module's decoder, then a type check."""
+    import json
+
+    text = args.lstrip("\t\n\v\f\r \x85\xa0")
+    if not text.startswith("["):
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return None
+    return value
+
+
+@pytest.mark.parametrize("args", [
+    '["python", "-m", "app"]', '[]', '[ ]', ' \t["a"] trailing', '["a",]', '["a" "b"]', '["a",1]',
+    '[["a"]]', '["a\\u00e9\\ud83d\\ude00", "\\n\\t\\"\\\\\\/"]', '["\\ud800"]', '["a', '["a\x01"]',
+    '[\n "a" ,\r\n "b"\n]', '["\\x"]', '[null]', '{"a": 1}', 'python -m app', '[', '["a"],',
+    '["a"]]', '[,"a"]', '[ "a" , ]', '["\\u12"]', '["é", "日本"]',
+])
+def test_exec_form_reads_as_json_did(args: str) -> None:
+    assert _json_array(args) == _json_array_by_json(args)
+
+
+@given(st.lists(st.sampled_from(['[', ']', '"', ',', ' ', '\n', '\\', 'u', '0', 'd8', 'a', 'é',
+                                 '\x01', '1', '{', '}', 'n', '\\"', '"a"', '\t']), max_size=14))
+def test_exec_form_reads_as_json_did_on_any_text(parts: list[str]) -> None:
+    args = "[" + "".join(parts)
+    assert _json_array(args) == _json_array_by_json(args)

@@ -15,7 +15,6 @@ exists, else `.dockerignore` at the context's root.
 
 from __future__ import annotations
 
-import glob
 import os
 import posixpath
 import stat
@@ -144,9 +143,19 @@ def _all_exist(root: str, sources: list[str]) -> bool:
         while parts and parts[0] == "..":  # BuildKit keeps `../x` inside the context
             parts.pop(0)
         path = os.path.join(root, *parts)
-        if not (glob.glob(glob.escape(path)) or glob.glob(path)):
+        if not (os.path.lexists(path) or _matches(path)):
             return False
     return True
+
+
+def _matches(pattern: str) -> bool:
+    """Whether a COPY source pattern (`*.txt`) matches a file; a source without a
+    wildcard is just a path (glob's own test, with glob imported only for patterns)."""
+    if not any(char in pattern for char in "*?["):
+        return False
+    import glob
+
+    return bool(glob.glob(pattern))
 
 
 def _repository_root(directory: str) -> str | None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from dfmod.linting.edits import Applicability, Finding
 from dfmod.linting.located import Located
 from dfmod.workspace.discovery import display_path
 from dfmod.workspace.repopath import repo_path
+
+
+def _dumps(value: object, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """`json.dumps`, imported on first use: only the JSON formats need it, and a check
+    would pay about 3 ms of its start-up for it."""
+    import json
+
+    return json.dumps(value, indent=indent, ensure_ascii=ensure_ascii)
 
 
 def _marker(finding: Finding) -> str:
@@ -76,7 +83,7 @@ def statistics_report(tally: Tally, as_json: bool = False) -> str:
     """
     rows = tally.statistics()
     if as_json:
-        return json.dumps(rows, indent=2) + "\n"
+        return _dumps(rows, indent=2) + "\n"
     if not rows:
         return ""
     count_width = max(len(str(row["count"])) for row in rows)
@@ -133,7 +140,7 @@ def json_record(item: Located) -> dict[str, object]:
 
 
 def json_report(items: list[Located]) -> str:
-    return json.dumps([json_record(item) for item in items], indent=2, ensure_ascii=False) + "\n"
+    return _dumps([json_record(item) for item in items], indent=2, ensure_ascii=False) + "\n"
 
 
 class JsonStream:
@@ -145,7 +152,7 @@ class JsonStream:
 
     def add(self, items: list[Located]) -> None:
         for item in items:
-            record = json.dumps(json_record(item), indent=2, ensure_ascii=False)
+            record = _dumps(json_record(item), indent=2, ensure_ascii=False)
             self.write(("[\n" if self.count == 0 else ",\n") + "  " + record.replace("\n", "\n  "))
             self.count += 1
 
@@ -173,7 +180,7 @@ class JsonLines:
         for item in items:
             record = {**({"repository": self.repository} if self.repository else {}),
                       **json_record(item), "file": repo_path(item.path, self.roots)}
-            self.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.write(_dumps(record, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         """Nothing to end: an empty report is an empty file."""

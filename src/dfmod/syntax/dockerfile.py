@@ -10,11 +10,15 @@ against BuildKit's own parser (the `dockerfile` package) on every file in the su
 
 from __future__ import annotations
 
-import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import cached_property
+
+try:  # the json module's string decoder: (text, index after the opening quote, strict)
+    from _json import scanstring as _scanstring
+except ImportError:  # pragma: no cover (an interpreter without CPython's accelerator)
+    from json.decoder import scanstring as _scanstring
 
 from dfmod.syntax.document import DocumentError, TextDocument
 from dfmod.syntax.records import Record
@@ -35,7 +39,6 @@ _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 _COMMAND_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
-_JSON_DECODER = json.JSONDecoder()
 _JSON_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 
 
@@ -531,17 +534,45 @@ class _Lexer:
 
 def _json_array(args: str) -> list[str] | None:
     """BuildKit's `parseJSON`: the first JSON value (trailing text is ignored, as Go's
-    `json.Decoder.Decode` does) if it is an array of strings."""
+    `json.Decoder.Decode` does) if it is an array of strings.
+
+    Read here rather than by `json` (whose import is about 3 ms of a check's start-up): an
+    array of anything but strings is no exec form, so only strings need decoding, and
+    they are decoded by the json module's own string scanner (`_json`, compiled)."""
     text = args.lstrip(_GO_SPACE)
     if not text.startswith("["):
         return None
-    try:
-        value, _ = _JSON_DECODER.raw_decode(text)
-    except ValueError:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        return None
-    return value
+    values: list[str] = []
+    index = _json_space(text, 1)
+    if text.startswith("]", index):
+        return values
+    while text.startswith('"', index):
+        try:
+            value, index = _scanstring(text, index + 1, True)
+        except ValueError:  # not JSON: an unterminated string, a control character…
+            return None
+        values.append(value)
+        index = _json_space(text, index)
+        if text.startswith("]", index):
+            return values
+        if not text.startswith(",", index):
+            return None
+        index = _json_space(text, index + 1)
+    return None  # not a string: a number, an object, `]` after a comma, the end
+
+
+def _json_space(text: str, index: int) -> int:
+    """The index of the first character at or after `index` that is not JSON whitespace."""
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
+def exec_form(words: list[str]) -> str:
+    """The exec form (`["python", "-c", "..."]`) of `words`, as JSON writes it."""
+    import json
+
+    return json.dumps(words)
 
 
 def _is_json(args: str) -> bool:

@@ -10,7 +10,6 @@ refuses to clobber a file that changed since it was read.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
@@ -196,6 +195,8 @@ def write_source(source: SourceFile, new_text: str) -> None:
         os.chmod(temp_path, mode)
         os.replace(temp_path, target)
     except OSError as error:
+        import contextlib  # only here: a check imports no contextlib (tests/test_startup.py)
+
         with contextlib.suppress(OSError):
             os.unlink(temp_path)
         raise InputError(source.path, f"cannot write: {error.strerror}") from None

@@ -18,13 +18,14 @@ overruns its budget by a grace period — which works everywhere.
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
+try:  # the signal module only wraps these functions to return enums, at ~1 ms of start-up
+    import _signal as signal
+except ImportError:  # pragma: no cover (an interpreter without CPython's module)
+    import signal  # type: ignore[no-redef]
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 if TYPE_CHECKING:
+    from types import FrameType
     from typing import Any
 
 
@@ -36,23 +37,29 @@ def _overrun(_signum: int, _frame: FrameType | None) -> None:
     raise Overrun
 
 
-@contextmanager
-def time_budget(seconds: float | None) -> Iterator[None]:
-    """Raise `Overrun` in the block once it has run `seconds` (None or 0: no budget)."""
-    installed = False
-    previous: Any = None
-    if seconds and hasattr(signal, "setitimer"):
-        try:
-            previous = signal.signal(signal.SIGALRM, _overrun)
-            installed = True
-        except ValueError:  # not the main thread: no budget here
-            pass
-    if not installed:
-        yield
-        return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+class time_budget:  # named as the function it replaced: `with time_budget(seconds):`
+    """Raise `Overrun` in the block once it has run `seconds` (None or 0: no budget).
+
+    A class rather than a `contextlib.contextmanager`, which a check would import for
+    this alone (about a millisecond)."""
+
+    __slots__ = ("_installed", "_previous", "_seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self._seconds = seconds
+        self._installed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> None:
+        if self._seconds and hasattr(signal, "setitimer"):
+            try:
+                self._previous = signal.signal(signal.SIGALRM, _overrun)
+            except ValueError:  # not the main thread: no budget here
+                return
+            self._installed = True
+            signal.setitimer(signal.ITIMER_REAL, self._seconds)
+
+    def __exit__(self, *_: object) -> None:
+        if self._installed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)

@@ -33,7 +33,6 @@ that is not a number or an index out of range is an error naming the variables.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 
 from dfmod.syntax.records import Record
@@ -62,6 +61,8 @@ class Shard(Record):
     def holds(self, path: str, roots: tuple[str, ...] | None = None) -> bool:
         """Whether the file at `path` is this shard's (see the module docstring); `roots`:
         the run's project roots (`dfmod.workspace.repopath`)."""
+        import zlib  # only a sharded run hashes
+
         from dfmod.workspace.repopath import repo_path
 
         key = repo_path(path, roots).encode("utf-8", "surrogateescape")
