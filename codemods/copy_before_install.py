@@ -109,8 +109,9 @@ _PIP_VALUE_OPTIONS = frozenset({
 _FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c",
                  "--build-constraint": "-c", "-o": "-c", "--override": "-c"}
 _LOCAL_OPTIONS = frozenset({"-e", "--editable", "-f", "--find-links"})
-_SAFE_PATH = re.compile(r"^[A-Za-z0-9._+@/=-]+$")
-_SAFE_DEST = re.compile(r"^[A-Za-z0-9._+@/=${}-]+$")
+# Patterns are strings, compiled on first use (`re` caches them), not at start-up.
+_SAFE_PATH = r"^[A-Za-z0-9._+@/=-]+$"
+_SAFE_DEST = r"^[A-Za-z0-9._+@/=${}-]+$"
 # What a RUN that installs names: `_tool_inputs` and `_dependency_only` read only these tools.
 _INSTALLERS = spellings("pip", "uv", "poetry")
 _POETRY_ROOT = "\0poetry-root"  # marker: `poetry install` also installs the project
@@ -569,7 +570,7 @@ class _Plan:
         if not self.context_files:
             return "the install's input files are not known"
         missing = self.missing
-        if any(not _SAFE_PATH.match(name) for name in missing) or (self.dest_text() is None):
+        if any(not re.match(_SAFE_PATH, name) for name in missing) or (self.dest_text() is None):
             return "a path needs quoting"
         if len({posixpath.dirname(name) for name in missing}) > 1:
             return "the input files are in different directories"
@@ -623,11 +624,11 @@ class _Plan:
     def dest_text(self) -> str | None:
         """The destination as the new COPY writes it: as written, or unquoted if needed."""
         if self.copy.json_args is not None:
-            return self.dest if _SAFE_DEST.match(self.dest) else None
+            return self.dest if re.match(_SAFE_DEST, self.dest) else None
         raw = self.copy.words[-1].raw
-        if _SAFE_DEST.match(raw):
+        if re.match(_SAFE_DEST, raw):
             return raw
-        return self.dest if _SAFE_PATH.match(self.dest) else None
+        return self.dest if re.match(_SAFE_PATH, self.dest) else None
 
     def _block_start(self) -> int:
         """Start of the COPY's line, or of the comment lines directly above it."""

@@ -115,7 +115,8 @@ _CONTAINERS = ("tests", "test", "testing", "doc", "docs", "examples", "example",
 
 # `*.pyc`, `*.py[co]`, `*.so`, `*.node`, `*.map`: names of files. Not `*.dist-info`,
 # `*.egg-info` (any `*-info`) nor the extensions directories carry.
-_EXTENSION_GLOB = re.compile(r"\*\.([A-Za-z0-9_+\[\]-]+)$")
+# Patterns are strings, compiled on first use (`re` caches them), not at start-up.
+_EXTENSION_GLOB = r"\*\.([A-Za-z0-9_+\[\]-]+)$"
 _DIRECTORY_EXTENSIONS = {"egg", "d", "app", "framework", "bundle", "dsym", "git", "xcodeproj",
                          "lproj", "xcassets", "xcframework", "kext", "plugin"}
 # Primaries that narrow nothing by name and always hold (an alternative made only of them
@@ -127,7 +128,7 @@ _ACTIONS = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-print", "-print0"
 
 
 def _is_file_glob(pattern: str | None) -> bool:
-    match = _EXTENSION_GLOB.match(basename(pattern))
+    match = re.match(_EXTENSION_GLOB, basename(pattern))
     if match is None:
         return False
     extension = match.group(1).lower()

@@ -93,9 +93,10 @@ from dfmod.syntax.text import Span, line_start
 
 # A comment that only explains the tolerance: it starts by saying so ("# ignore errors…",
 # "# may fail…", "# optional…"); a comment that also says what the step does is kept.
-_MASK_COMMENT = re.compile(
-    r"^\s*#\s*\(?\s*(ignore|ignoring|tolerate|allow (it )?to fail|don'?t fail|do not fail|"
-    r"(may|might|can) fail|optional|not available|continue (even )?if|\|\|)", re.IGNORECASE)
+# (A string: compiled on first use, as `re` caches it, not at start-up.)
+_MASK_COMMENT = (
+    r"(?i)^\s*#\s*\(?\s*(ignore|ignoring|tolerate|allow (it )?to fail|don'?t fail|do not fail|"
+    r"(may|might|can) fail|optional|not available|continue (even )?if|\|\|)")
 _QUIET_STDERR = ("2>/dev/null", "&>/dev/null")
 
 
@@ -223,6 +224,6 @@ def _mask_comment(text: str, instruction: Instruction, allowed: bool) -> Edit | 
         return None
     previous = line_start(text, start - 1)
     line = text[previous:start]
-    if not _MASK_COMMENT.match(line) or line.strip().count("#") != 1:
+    if not re.match(_MASK_COMMENT, line) or line.strip().count("#") != 1:
         return None
     return Edit(previous, start, "")

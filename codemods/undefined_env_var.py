@@ -67,7 +67,8 @@ from dfmod.semantic.state import base_image_env, defined_names
 from dfmod.syntax.dockerfile import EnvPair, Instruction, env_pairs
 from dfmod.syntax.records import Record
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Patterns are strings, compiled on first use (`re` caches them), not at start-up.
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 _INCLUDES = "the compiler searches the current directory for headers"
 _CONSEQUENCES = {
@@ -121,7 +122,7 @@ def _references(raw: str, escape: str) -> list[_Reference]:
             index += 1
             continue
         if raw.startswith("{", index + 1):
-            match = _NAME.match(raw, index + 2)
+            match = re.compile(_NAME).match(raw, index + 2)
             if match and raw.startswith("}", match.end()):
                 found.append(_Reference(index, match.end() + 1, match.group(), quote == '"'))
                 index = match.end() + 1
@@ -131,7 +132,7 @@ def _references(raw: str, escape: str) -> list[_Reference]:
                 depth += {"{": 1, "}": -1}.get(raw[index], 0)
                 index += 1
             continue
-        match = _NAME.match(raw, index + 1)
+        match = re.compile(_NAME).match(raw, index + 1)
         if match:
             found.append(_Reference(index, match.end(), match.group(), quote == '"'))
             index = match.end()

@@ -76,7 +76,7 @@ from dfmod.semantic.state import (
     process_command,
     user_before,
 )
-from dfmod.semantic.tools import PYTHON, ToolCall, is_true, tool_call
+from dfmod.semantic.tools import ToolCall, is_python, is_true, tool_call
 from dfmod.syntax.dockerfile import Instruction
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command
@@ -132,7 +132,7 @@ class UserSiteNotOnPath(Codemod):
         if started is None:
             return
         name = started.argv0
-        if "/" in name or "$" in name or PYTHON.match(name):
+        if "/" in name or "$" in name or is_python(name):
             return
         last = stage.instructions[-1]
         installs = self._user_installs(ctx, [*ctx.doc.instructions_before(last), last])

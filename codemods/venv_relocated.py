@@ -86,7 +86,8 @@ from dfmod.syntax.dockerfile import Instruction, Stage, env_pairs
 from dfmod.syntax.shell import Command
 from dfmod.syntax.text import Span
 
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._/@+-]*")
+# Patterns are strings, compiled on first use (`re` caches them), not at start-up.
+_PLAIN_PATH = r"/[A-Za-z0-9._/@+-]*"
 
 
 def _mentions(text: str, path: str) -> list[int]:
@@ -185,7 +186,7 @@ class VenvRelocated(Codemod):
     def _fix(self, ctx: Context, copy: Instruction, built: str, landed: str) -> Fix | None:
         """Copy to `built`; rewrite `landed` in `ENV PATH` entries and `ENV VIRTUAL_ENV`."""
         text = ctx.doc.text
-        if not _PLAIN_PATH.fullmatch(built):
+        if not re.fullmatch(_PLAIN_PATH, built):
             return None
         destination = copy.words[-1]
         suffix = "/" if destination.value.endswith("/") else ""

@@ -145,9 +145,9 @@ from dfmod.semantic.pydeps import (
     verification_module,
     wheel_import_names,
 )
-from dfmod.semantic.runtime import PYTHON, Runtime, launcher_words, runtime
+from dfmod.semantic.runtime import Runtime, launcher_words, runtime
 from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, user_before
-from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, tool_call
+from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, is_python, tool_call
 from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, exec_form, stage_shell
 from dfmod.syntax.records import Record
@@ -157,8 +157,9 @@ TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-_SAFE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Patterns are strings, compiled on first use (`re` caches them), not at start-up.
+_SAFE_WORD = r"^[A-Za-z0-9_./+-]+$"
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _INTERPRETER_ENV = {"PATH", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE",
                     "PYTHONNOUSERSITE"}
 _WINDOWS = ("windows", "nanoserver", "servercore")
@@ -185,7 +186,7 @@ class _Wanted:
         self.scripts = {} if scripts is None else scripts
 
     def module(self, name: str, reason: str) -> None:
-        if _MODULE.match(name) and not is_stdlib(name):
+        if re.match(_MODULE, name) and not is_stdlib(name):
             self.modules.setdefault(verification_module(name), reason)
 
     def distribution(self, name: str, reason: str, known: dict[str, tuple[str, ...]]) -> None:
@@ -332,7 +333,7 @@ class VerifyImports(Codemod):
             return self.finding(keyword_span, message)
         launcher = next((command.launcher for command in found.commands if command.launcher), ())
         program = [*launcher, interpreter[len(" ".join(launcher)):].strip()] if launcher else [interpreter]
-        if not all(_SAFE_WORD.match(word) for word in [*program, *scripts]):
+        if not all(re.match(_SAFE_WORD, word) for word in [*program, *scripts]):
             return self.finding(keyword_span, message)
         code = _verification_code(missing, distributions)
         if _has_no_shell(base):
@@ -886,7 +887,7 @@ def _covered(ctx: Context, final: Stage, anchor: int) -> tuple[set[str], set[str
                 continue
             argv = argv[len(launcher):]
             name = basename(argv[0] or "")
-            if PYTHON.match(name):
+            if is_python(name):
                 for index, value in enumerate(argv[:-1]):
                     code = argv[index + 1]
                     if value == "-c" and code is not None:

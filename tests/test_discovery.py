@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dfmod.cli import main
+from dfmod.workspace import kinds
 from dfmod.workspace.discovery import discover
 from dfmod.workspace.gitignore import rules_for
 from dfmod.workspace.kinds import classify, is_compose_model, kind_of
@@ -264,3 +265,24 @@ def test_show_files_lists_every_dockerfile_and_compose_file_of_the_corpus(
     files = shown_files(capsys, ".")
     assert sorted(files) == sorted(filter(None, expected))
     assert len(files) == 255
+
+
+@pytest.mark.parametrize("name", [
+    "Dockerfile", "dockerfile", "Containerfile", "containerfile", "Dockerfile.prod", "Dockerfile-x",
+    "Dockerfile_amd", "Dockerfile@sha", "Dockerfile.", "api.Dockerfile", "a.containerfile",
+    ".Dockerfile", "DockerfileX", "Dockerfiles", "DockerFile", "x.DockerFile", "compose.yml",
+    "compose.yaml", "docker-compose.yml", "docker-compose.yaml", "compose-base.yml",
+    "compose.override.yaml", "compose_x.yml", "composeyml", "compose.ym", "composer.yml",
+    "docker-docker-compose.yml", "docker-composer.yml", "compose.yml.yaml", "ci-compose.yml",
+    "Compose.yml", "compose..yml", "compose.yml.bak",
+])
+def test_names_are_read_as_the_patterns_read_them(name: str) -> None:
+    """The name test reads names with string methods; these patterns say what it means."""
+    import re
+
+    dockerfile = re.match(r"^(?:(?:Dockerfile|dockerfile|Containerfile|containerfile)(?:[.\-_@].*)?"
+                          r"|.+\.(?:Dockerfile|dockerfile|Containerfile|containerfile))$", name)
+    compose = re.match(r"^(?:docker-)?compose(?:[.\-_].*)?\.ya?ml$", name)
+    expected = ("compose" if compose else "dockerfile" if dockerfile and os.path.splitext(name)[1].lower()
+                not in kinds._NOT_DOCKERFILE else None)
+    assert kinds.kind_of(name) == expected

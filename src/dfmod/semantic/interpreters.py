@@ -27,7 +27,7 @@ from dfmod.semantic.state import (
     resolve_in,
     user_before,
 )
-from dfmod.semantic.tools import PYTHON, ToolCall, basename, inline_env, is_true, tool_call
+from dfmod.semantic.tools import ToolCall, basename, inline_env, is_python, is_true, tool_call
 from dfmod.semantic.venvs import Venv
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, readable_scripts
 from dfmod.syntax.records import Record
@@ -66,14 +66,25 @@ def image_python(reference: str) -> Python | None:
     /usr/local/bin, distroless in /usr/bin (Debian's version); None for anything else."""
     repository, tag = image_repository(reference), _tag(reference)
     if repository == "python":
-        match = re.match(r"(\d+)\.(\d+)", tag)
-        return Python("/usr/local/bin", f"{match.group(1)}.{match.group(2)}" if match else None)
+        return Python("/usr/local/bin", _major_minor(tag))
     if repository == "ghcr.io/astral-sh/uv":
-        match = re.match(r"python(\d+)\.(\d+)", tag)
-        return Python("/usr/local/bin", f"{match.group(1)}.{match.group(2)}") if match else None
+        version = _major_minor(tag.removeprefix("python")) if tag.startswith("python") else None
+        return Python("/usr/local/bin", version) if version else None
     if repository.startswith("gcr.io/distroless/python3"):
         return Python("/usr/bin", _DISTROLESS_VERSIONS.get(repository.rsplit("/", 1)[-1]))
     return None
+
+
+def _major_minor(tag: str) -> str | None:
+    """`3.12` of a tag that starts with it (`3.12.4-slim`, `3.12-bookworm`), else None: what
+    `(\\d+)\\.(\\d+)` matches at its start, without a pattern to compile at start-up."""
+    major, dot, rest = tag.partition(".")
+    digits = 0
+    while digits < len(rest) and rest[digits].isdecimal():
+        digits += 1
+    if not (dot and major.isdecimal() and digits):
+        return None
+    return f"{major}.{rest[:digits]}"
 
 
 def _root(doc: Dockerfile, stage: Stage) -> str:
@@ -149,7 +160,7 @@ def venv_python(doc: Dockerfile, stage: Stage, venv: Venv) -> Python | None:
                 continue
             name = basename(argv[0])
             env: Mapping[str, str] = known_env(doc, venv.instruction)
-            if venv.how.startswith("python -m") and PYTHON.match(name) and argv[1:3] in (
+            if venv.how.startswith("python -m") and is_python(name) and argv[1:3] in (
                     ["-m", "venv"], ["-m", "virtualenv"]):
                 if "/" in argv[0]:
                     version = re.match(r"python(\d+\.\d+)$", name)

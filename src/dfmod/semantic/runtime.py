@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from dfmod.semantic.tools import PYTHON, basename
+from dfmod.semantic.tools import basename, is_python
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, parse_shell
@@ -177,7 +177,7 @@ def describe(argv: list[str]) -> RuntimeCommand | None:
     name = basename(argv[0])
     if name in _SHELLS and len(argv) >= 3 and argv[1] == "-c":
         return None  # handled by the caller, which parses the inner script
-    if PYTHON.match(name):
+    if is_python(name):
         command = RuntimeCommand(argv, argv[0])
         rest = argv[1:]
         while rest and rest[0].startswith("-") and rest[0] not in ("-m", "-c"):

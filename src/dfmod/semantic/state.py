@@ -85,8 +85,8 @@ def base_image_env(doc: Dockerfile, stage: Stage) -> frozenset[str] | None:
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_SIMPLE = re.compile(rf"\$(?:\{{({_NAME})\}}|({_NAME}))")
-# `${X:-w}` and its kind are rare: a string, compiled on first use (`re` caches it).
+# Strings, compiled on first use (`re` caches them): a file that expands nothing needs neither.
+_SIMPLE = rf"\$(?:\{{({_NAME})\}}|({_NAME}))"
 _MODIFIER = rf"\$\{{({_NAME})(:?)([-+])"
 
 
@@ -109,7 +109,7 @@ def expand(value: str, env: Mapping[str, str]) -> str | None:
             size += 1
             index += 1
             continue
-        simple = _SIMPLE.match(value, index)
+        simple = re.compile(_SIMPLE).match(value, index)
         if simple:
             out.append(env.get(simple.group(1) or simple.group(2), ""))
             size += len(out[-1])

@@ -7,12 +7,9 @@ the tool, its subcommand and the words after it, instead of matching strings its
 
 from __future__ import annotations
 
-import re
-
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
 
-_PIP = re.compile(r"pip(\d+(\.\d+)*)?$")
 # Options of `pip install` / `uv pip install` that take the next word as their value.
 PIP_VALUE_OPTIONS = frozenset({
     "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
@@ -23,8 +20,21 @@ PIP_VALUE_OPTIONS = frozenset({
     "--prefix", "--root", "--report", "--python", "-p", "--exists-action", "--cert",
     "--client-cert", "--index-strategy", "--keyring-provider", "--resolution",
 })
-# A Python interpreter by its program name: `python`, `python3`, `python3.12`.
-PYTHON = re.compile(r"python(\d+(\.\d+)*)?$")
+
+
+def versioned(name: str, program: str) -> bool:
+    """Whether `name` is `program` with an optional version (`python`, `python3`,
+    `python3.12`; `pip3`): what `program(\\d+(\\.\\d+)*)?` matches, without a pattern
+    to compile at start-up."""
+    if not name.startswith(program):
+        return False
+    version = name[len(program):]
+    return not version or all(part.isdecimal() for part in version.split("."))
+
+
+def is_python(name: str) -> bool:
+    """A Python interpreter by its program name: `python`, `python3`, `python3.12`."""
+    return versioned(name, "python")
 
 
 class ToolCall(Record):
@@ -140,13 +150,13 @@ def _tool_call(command: Command) -> ToolCall | None:
     if not words:
         return None
     name = basename(words[0].value)
-    if _PIP.match(name):
+    if versioned(name, "pip"):
         subcommand, after = _subcommand(command, 1)
         return ToolCall("pip", subcommand, command, after)
-    if PYTHON.match(name):
+    if is_python(name):
         for index in range(1, len(words) - 1):
             value = words[index].value
-            if value == "-m" and _PIP.match(words[index + 1].value or ""):
+            if value == "-m" and versioned(words[index + 1].value or "", "pip"):
                 subcommand, after = _subcommand(command, index + 2)
                 return ToolCall("pip", subcommand, command, after)
             if value is None or not value.startswith("-"):

@@ -24,7 +24,7 @@ import posixpath
 from collections.abc import Mapping
 
 from dfmod.semantic.state import expand, known_env, resolve_path, workdir_at
-from dfmod.semantic.tools import PYTHON, basename, inline_env, is_false, is_true, tool_call
+from dfmod.semantic.tools import basename, inline_env, is_false, is_python, is_true, tool_call
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, readable_scripts
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Command, ShellWord
@@ -96,7 +96,7 @@ def _command_venvs(command: Command, cwd: str | None, env: Mapping[str, str],
     if not words:
         return []
     name = basename(words[0].value)
-    if PYTHON.match(name):
+    if is_python(name):
         argv = [word.value for word in words]
         if len(argv) >= 3 and argv[1] == "-m" and argv[2] in ("venv", "virtualenv"):
             options = _VENV_VALUE_OPTIONS if argv[2] == "venv" else _VIRTUALENV_VALUE_OPTIONS

@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 # Go's unicode.IsSpace, which BuildKit uses to trim lines.
 _GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
              "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
+# Patterns are strings, compiled on first use (`re` caches them): a file without directives,
+# continuations or heredocs compiles none.
+_DIRECTIVE = r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$"
 _KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
-_HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
-_COMMAND_SPLIT = re.compile(r"[\t\v\f\r ]+")
+_HEREDOC_WORD = r"^(\d*)<<(-?)([^<]*)$"
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 _JSON_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 
@@ -373,9 +374,9 @@ class _Lexer:
         self.continuation = self._continuation_pattern("\\")
 
     @staticmethod
-    def _continuation_pattern(escape: str) -> re.Pattern[str]:
+    def _continuation_pattern(escape: str) -> str:
         e = re.escape(escape)
-        return re.compile(rf"([^{e}]){e}[ \t]*$|^{e}[ \t]*$")
+        return rf"([^{e}]){e}[ \t]*$|^{e}[ \t]*$"
 
     def _line(self, number: int) -> tuple[int, int, int]:
         """(start, content end without trailing CR/LF, end with newline) of a 0-based line."""
@@ -390,7 +391,7 @@ class _Lexer:
         if self.directives_done:
             return False
         content = self.text[start:end]
-        match = _DIRECTIVE.match(content)
+        match = re.match(_DIRECTIVE, content) if content.startswith("#") else None
         if not match or match.group(1).lower() not in _KNOWN_DIRECTIVES:
             self.directives_done = True
             return False
@@ -412,7 +413,7 @@ class _Lexer:
         """Length of `content` to keep, and whether the line continues."""
         if not content.rstrip(" \t").endswith(self.doc.escape):
             return len(content), False  # what the pattern needs first; most lines lack it
-        match = self.continuation.search(content)
+        match = re.search(self.continuation, content)
         if not match:
             return len(content), False
         return match.start() + (1 if match.group(1) else 0), True
@@ -474,8 +475,7 @@ class _Lexer:
         line = logical.text
         stripped = line.strip(_GO_SPACE)
         lead = len(line) - len(line.lstrip(_GO_SPACE))
-        parts = _COMMAND_SPLIT.split(stripped, maxsplit=1)
-        keyword = parts[0]
+        keyword = _first_word(stripped)
         keyword_span = logical.span(lead, lead + len(keyword))
         rest_start = lead + len(keyword)
         while rest_start < len(line) and line[rest_start] in "\t\v\f\r ":
@@ -486,7 +486,7 @@ class _Lexer:
         heredocs: list[Heredoc] = []
         inner = upper
         if upper == "ONBUILD":
-            inner = _COMMAND_SPLIT.split(args.text.strip(_GO_SPACE) + " ", maxsplit=1)[0].upper()
+            inner = _first_word(args.text.strip(_GO_SPACE)).upper()
         end = content_end
         if inner in _HEREDOC_INSTRUCTIONS and "<<" in line and not _is_json(args.text):
             try:
@@ -575,12 +575,19 @@ def exec_form(words: list[str]) -> str:
     return json.dumps(words)
 
 
+def _first_word(text: str) -> str:
+    """`text` up to its first space, tab, vertical tab, form feed or carriage return (where
+    BuildKit splits an instruction's keyword from its arguments)."""
+    ends = [index for index in map(text.find, "\t\v\f\r ") if index >= 0]
+    return text[:min(ends)] if ends else text
+
+
 def _is_json(args: str) -> bool:
     return _json_array(args) is not None
 
 
 def _heredoc_word(word: Word) -> tuple[str, bool, bool, int | None] | None:
-    match = _HEREDOC_WORD.match(word.raw)
+    match = re.match(_HEREDOC_WORD, word.raw)
     if not match or not match.group(3):
         return None
     rest = match.group(3)

@@ -25,16 +25,13 @@ from dfmod.syntax.source import InputError
 
 DOCKERFILE, COMPOSE = "dockerfile", "compose"
 
-_DOCKERFILE_NAME = re.compile(
-    r"^(?:(?:Dockerfile|dockerfile|Containerfile|containerfile)(?:[.\-_@].*)?"
-    r"|.+\.(?:Dockerfile|dockerfile|Containerfile|containerfile))$")
+_DOCKERFILE_STEMS = ("Dockerfile", "dockerfile", "Containerfile", "containerfile")
 # Extensions that say a Dockerfile-like name is another kind of file.
 _NOT_DOCKERFILE = frozenset({
     ".dockerignore", ".yml", ".yaml", ".json", ".md", ".rst", ".txt", ".toml", ".ini",
     ".cfg", ".sh", ".bash", ".ps1", ".py", ".js", ".ts", ".go", ".lock", ".patch", ".diff",
     ".html", ".xml", ".bak", ".orig", ".rej", ".swp", ".tmp", ".old",
 })
-_COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.\-_].*)?\.ya?ml$")
 # Compose's top-level elements (the compose-spec), `x-` extensions aside.
 COMPOSE_KEYS = frozenset({"version", "name", "services", "networks", "volumes", "secrets",
                           "configs", "include", "models"})
@@ -59,11 +56,36 @@ def _first_instruction() -> re.Pattern[str]:
 def kind_of(path: str) -> str | None:
     """"dockerfile" or "compose" when the name alone says so, else None."""
     name = os.path.basename(path)
-    if _COMPOSE_NAME.match(name):
+    if _is_compose_name(name):
         return COMPOSE
-    if _DOCKERFILE_NAME.match(name) and os.path.splitext(name)[1].lower() not in _NOT_DOCKERFILE:
+    if _is_dockerfile_name(name) and os.path.splitext(name)[1].lower() not in _NOT_DOCKERFILE:
         return DOCKERFILE
     return None
+
+
+# The names are read with string methods, not patterns: every run classifies a path, and
+# compiling the two patterns cost more than a millisecond of start-up.
+def _is_compose_name(name: str) -> bool:
+    """`compose`, then nothing or `.`/`-`/`_` and anything, then `.yml` or `.yaml`; the whole
+    maybe after `docker-`."""
+    rest = name.removeprefix("docker-")
+    for extension in (".yml", ".yaml"):
+        if rest.startswith("compose") and rest.endswith(extension):
+            middle = rest[len("compose"):-len(extension)]
+            if not middle or middle[0] in ".-_":
+                return True
+    return False
+
+
+def _is_dockerfile_name(name: str) -> bool:
+    """`Dockerfile` (or `dockerfile`, `Containerfile`, `containerfile`) alone, or followed by
+    `.`/`-`/`_`/`@` and anything, or after something and a dot (`api.Dockerfile`)."""
+    for stem in _DOCKERFILE_STEMS:
+        if name.startswith(stem) and (len(name) == len(stem) or name[len(stem)] in ".-_@"):
+            return True
+        if len(name) > len(stem) + 1 and name.endswith("." + stem):
+            return True
+    return False
 
 
 def is_compose_candidate(path: str) -> bool:
