@@ -2,6 +2,8 @@
 
 argparse rather than typer: dfmod runs in pre-commit hooks on every commit, and typer's
 import alone costs ~80 ms (measured; see README), more than dfmod's whole check of a file.
+And a plain command line (`dfmod check FILES`) is read without argparse (`_plain_args`),
+from the same option definitions; argparse reads the rest and writes help and errors.
 
 Exit codes: 0 nothing found (or nothing left after fixing); 1 findings remain, a dry run
 has changes, or a file outside the project was left alone; 2 a usage or input error (after
@@ -10,18 +12,28 @@ processing every other file).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from types import SimpleNamespace
 
 from dfmod import __version__
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 if TYPE_CHECKING:
-    from typing import TextIO
+    import argparse
+    from typing import Any, Protocol, TextIO
 
     from dfmod.linting.located import Located
+
+    class Options(Protocol):
+        """What a command's options are added to: its argparse parser, or a `_Recorder`."""
+
+        def add_argument(self, *flags: str, **options: Any) -> object: ...
+
+        def add_argument_group(self, title: str) -> Options: ...
+
+        def add_mutually_exclusive_group(self) -> Options: ...
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DEFAULT_TIMEOUT = 30.0  # seconds; a file takes milliseconds, 20,000 instructions under one
@@ -31,18 +43,22 @@ def _rule_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-class _Formatter(argparse.HelpFormatter):
+def _formatter() -> type[argparse.HelpFormatter]:
     """argparse's help formatter, given the terminal width instead of asking `shutil`.
 
     argparse builds a formatter for every option it adds, and the default one imports
     `shutil` (and with it zlib, bz2 and lzma) for the width: milliseconds of every run, for
     help it rarely prints. The width is found as `shutil.get_terminal_size` finds it.
     """
+    import argparse
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position,
-                         _terminal_columns() - 2 if width is None else width)
+    class Formatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position,
+                             _terminal_columns() - 2 if width is None else width)
+
+    return Formatter
 
 
 def _terminal_columns() -> int:
@@ -69,22 +85,131 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser can show them (`dfmod --help`, an unknown or missing command), that is unless
     the command is the first argument: then everything after it is the command's.
     """
+    import argparse
+
+    formatter = _formatter()
     parser = argparse.ArgumentParser(
         prog="dfmod", description="Find and fix what breaks Python container builds.",
-        formatter_class=_Formatter)
+        formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"dfmod {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     alone = chosen in COMMANDS and argv[0] == chosen
     for name, (summary, options) in COMMANDS.items():
         if name == chosen:
-            options(commands.add_parser(name, help=summary, formatter_class=_Formatter))
+            options(commands.add_parser(name, help=summary, formatter_class=formatter))
         elif not alone:
-            commands.add_parser(name, help=summary, formatter_class=_Formatter)
+            commands.add_parser(name, help=summary, formatter_class=formatter)
     return parser
 
 
-def _selection(sub: argparse.ArgumentParser, paths_help: str) -> None:
+class _Recorder:
+    """Stands for a command's parser while its options are added, and keeps them: what
+    `_plain_args` reads a command line with, without building the parser."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict[str, Any], int | None]] = []
+        self._group: int | None = None  # the mutually exclusive group being added to
+
+    def add_argument(self, *flags: str, **options: Any) -> None:
+        self.options.append((flags, options, self._group))
+
+    def add_argument_group(self, title: str) -> _Recorder:
+        return self
+
+    def add_mutually_exclusive_group(self) -> _Recorder:
+        group = _Recorder()
+        group.options = self.options
+        group._group = len(self.options)
+        return group
+
+
+_TAKE_NO_VALUE = {"store_true": True, "store_false": False}
+
+
+def _plain_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The namespace argparse would give for `argv`, when `argv` is a plain command line:
+    a command first, then options written out in full (`--select X`, `--select=X`) and the
+    paths in one run; None for anything else (help, errors, abbreviations, `-jN`, `--`).
+
+    pre-commit and CI call dfmod this way on every commit, and importing argparse and
+    building a command's parser took about 9 ms of a 60 ms check (gettext alone looks for
+    a catalog on disk for each of argparse's strings). Anything this does not read as
+    argparse would goes to argparse, which then also writes the errors and the help;
+    tests/test_cli.py checks that both read every plain command line alike.
+    """
+    if not argv or argv[0] not in COMMANDS:
+        return None
+    recorder = _Recorder()
+    COMMANDS[argv[0]][1](recorder)
+    flags: dict[str, tuple[str, dict[str, Any], int | None]] = {}
+    values: dict[str, Any] = {"command": argv[0]}
+    positional = None
+    for names, options, group in recorder.options:
+        dest = options.get("dest") or next((name for name in names if name.startswith("--")),
+                                           names[0]).lstrip("-").replace("-", "_")
+        action = options.get("action")
+        if not names[0].startswith("-"):
+            if options.get("nargs") != "*" or positional is not None:
+                return None  # only one list of paths is read here
+            positional = dest
+        elif action not in (None, "store", "extend", "append", *_TAKE_NO_VALUE):
+            return None
+        default = options.get("default", not _TAKE_NO_VALUE[action] if action in _TAKE_NO_VALUE else None)
+        if isinstance(default, str) and "type" in options:
+            default = options["type"](default)  # argparse converts a string default
+        values[dest] = default
+        flags.update((name, (dest, options, group)) for name in names)
+    seen_groups: set[int] = set()
+    paths: list[str] = []
+    last_path = -1  # the index in argv of the last path read
+    index = 1
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if not arg.startswith("-"):
+            if positional is None or (paths and last_path != index - 2):
+                return None  # paths in two runs: argparse rejects the second
+            paths.append(arg)
+            last_path = index - 1
+            continue
+        name, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name not in flags:
+            return None
+        dest, options, group = flags[name]
+        if group is not None:
+            if group in seen_groups:
+                return None
+            seen_groups.add(group)
+        action = options.get("action")
+        if action in _TAKE_NO_VALUE:
+            if equals:
+                return None
+            values[dest] = _TAKE_NO_VALUE[action]
+            continue
+        if not equals:
+            if index == len(argv) or argv[index].startswith("-"):
+                return None
+            value = argv[index]
+            index += 1
+        try:
+            converted = options["type"](value) if "type" in options else value
+        except Exception:  # argparse reports it, in its words
+            return None
+        if "choices" in options and converted not in options["choices"]:
+            return None
+        if action == "extend":
+            values[dest] = [*(values[dest] or []), *converted]
+        elif action == "append":
+            values[dest] = [*(values[dest] or []), converted]
+        else:
+            values[dest] = converted
+    if paths and positional is not None:
+        values[positional] = paths
+    return SimpleNamespace(**values)
+
+
+def _selection(sub: Options, paths_help: str) -> None:
     """What every command that runs codemods accepts: paths, rule choice, config."""
     from dfmod.syntax.project import DEFAULT_MAX_FILE_SIZE
 
@@ -105,7 +230,7 @@ def _selection(sub: argparse.ArgumentParser, paths_help: str) -> None:
                      f"report it (default: {DEFAULT_TIMEOUT:g}; 0: no limit)")
 
 
-def _common(sub: argparse.ArgumentParser) -> None:
+def _common(sub: Options) -> None:
     """The options of the commands that run over files: `check`, `apply`, `verify`."""
     _selection(sub, "files or directories (default: .)")
     sub.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
@@ -124,7 +249,7 @@ def _common(sub: argparse.ArgumentParser) -> None:
                      help="also say which candidate files were skipped, and why")
 
 
-def _check_options(check: argparse.ArgumentParser) -> None:
+def _check_options(check: Options) -> None:
     _common(check)
     reporting(check, CHECK_FORMATS, "how findings are shown (default: full on a terminal, else concise)")
     check.add_argument("--statistics", action="store_true",
@@ -142,7 +267,7 @@ def _check_options(check: argparse.ArgumentParser) -> None:
                        help="record the current findings in FILE and report none")
 
 
-def _apply_options(apply: argparse.ArgumentParser) -> None:
+def _apply_options(apply: Options) -> None:
     _common(apply)
     mode = apply.add_mutually_exclusive_group()
     mode.add_argument("--fix", action="store_true", help="write the fixes in place")
@@ -154,7 +279,7 @@ def _apply_options(apply: argparse.ArgumentParser) -> None:
     verify_options(apply, flag=True)
 
 
-def _verify_options(verify: argparse.ArgumentParser) -> None:
+def _verify_options(verify: Options) -> None:
     _common(verify)
     verify.add_argument("--output-format", "--format", dest="format", choices=[*VERIFY_FORMATS, *ALIASES],
                         default="concise", metavar="FORMAT", help=f"{', '.join(VERIFY_FORMATS)} "
@@ -162,7 +287,7 @@ def _verify_options(verify: argparse.ArgumentParser) -> None:
     verify_options(verify, flag=False)
 
 
-def _pr_options(pr: argparse.ArgumentParser) -> None:
+def _pr_options(pr: Options) -> None:
     _selection(pr, "files or directories inside the repository (default: .)")
     pr.add_argument("--repo", default=".", metavar="DIR", help="the git repository (default: .)")
     pr.add_argument("--base", metavar="BRANCH", help="base branch (default: the current branch)")
@@ -180,20 +305,20 @@ def _pr_options(pr: argparse.ArgumentParser) -> None:
     verify_options(pr, flag=True)
 
 
-def _merge_options(merge: argparse.ArgumentParser) -> None:
+def _merge_options(merge: Options) -> None:
     merge.add_argument("files", nargs="+", metavar="FILE")
 
 
-def _no_options(sub: argparse.ArgumentParser) -> None:
+def _no_options(sub: Options) -> None:
     """`rules` takes no argument."""
 
 
-def _explain_options(explain: argparse.ArgumentParser) -> None:
+def _explain_options(explain: Options) -> None:
     explain.add_argument("rule", metavar="ID")
 
 
 # Each command: its one-line help (`dfmod --help`) and what adds its options.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+COMMANDS: dict[str, tuple[str, Callable[[Options], None]]] = {
     "check": ("report findings", _check_options),
     "apply": ("show fixes as a diff, or write them", _apply_options),
     "verify": ("build each changed Dockerfile before and after the fixes with your "
@@ -211,7 +336,7 @@ VERIFY_FORMATS = ("concise", "json", "json-lines", "sarif", "github")
 ALIASES = {"text": "concise"}  # the name before --output-format had `full`
 
 
-def reporting(sub: argparse.ArgumentParser, formats: tuple[str, ...], what: str) -> None:
+def reporting(sub: Options, formats: tuple[str, ...], what: str) -> None:
     """The output options of `check` and `apply` (ruff's names)."""
     sub.add_argument("--output-format", "--format", dest="format", choices=[*formats, *ALIASES],
                      metavar="FORMAT", help=f"{', '.join(formats)} (text: concise); {what}")
@@ -223,7 +348,7 @@ def reporting(sub: argparse.ArgumentParser, formats: tuple[str, ...], what: str)
                      help="no summary line: only findings and errors")
 
 
-def verify_options(sub: argparse.ArgumentParser, flag: bool) -> None:
+def verify_options(sub: Options, flag: bool) -> None:
     """What `dfmod verify` (and `--verify` on `apply --fix` and `pr`) passes to the builds."""
     if flag:
         sub.add_argument("--verify", action="store_true",
@@ -245,7 +370,7 @@ def verify_options(sub: argparse.ArgumentParser, flag: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser(argv).parse_args(argv)
+    args = _plain_args(argv) or SimpleNamespace(**vars(_parser(argv).parse_args(argv)))
     try:
         if args.command == "rules":
             return _rules()
@@ -324,13 +449,21 @@ def _merge_sarif(files: list[str]) -> int:
     return EXIT_CLEAN
 
 
+def _type_error(message: str) -> Exception:
+    """The error an option's type raises for argparse to report (argparse is imported only
+    when a command line needs it: `_plain_args`)."""
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
+
+
 def _size(value: str) -> int:
     """`4194304`, `512KB`, `4MB` (binary multiples, as file sizes are usually shown)."""
     text = value.strip().upper().removesuffix("B")
     factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
     number = text[:-1] if factor > 1 else text
     if not number.isdigit() or int(number) == 0:
-        raise argparse.ArgumentTypeError(f"expected a size such as 4MB, got {value!r}")
+        raise _type_error(f"expected a size such as 4MB, got {value!r}")
     return int(number) * factor
 
 
@@ -340,7 +473,7 @@ def _seconds(value: str) -> float:
     except ValueError:
         seconds = -1.0
     if not seconds >= 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
+        raise _type_error(f"expected a number of seconds, got {value!r}")
     return seconds
 
 
@@ -351,7 +484,7 @@ def _shard(value: str) -> object:
     try:
         return parse(value)
     except ShardError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        raise _type_error(str(error)) from None
 
 
 def _write(stream: TextIO, text: str, colour: Callable[[str], str] | None = None) -> None:
@@ -388,7 +521,7 @@ def _write_baseline(path: str, recorded: list[Located], roots: tuple[str, ...] |
     return EXIT_ERROR if failed else EXIT_CLEAN
 
 
-def _output_format(args: argparse.Namespace) -> str:
+def _output_format(args: SimpleNamespace) -> str:
     """The format asked for, its alias resolved; by default `full` where a person reads
     the findings (stdout for `check`, stderr for `apply --fix`) on a terminal, else the
     one line per finding that logs and scripts expect."""
@@ -402,7 +535,7 @@ def _output_format(args: argparse.Namespace) -> str:
         return "concise"
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: SimpleNamespace) -> int:
     from dfmod.linting.registry import check_rules, select_codemods
     from dfmod.output.report import (
         JsonLines,

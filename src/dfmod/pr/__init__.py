@@ -29,12 +29,12 @@ The work is split by job: `git` (plumbing), `commits` (the engine pass and the c
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
 import sys
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from dfmod.pr.body import files_of, render_body, title_of
@@ -81,7 +81,7 @@ class Plan:
     verified: str = ""  # with --verify: the verification's summary
     withheld: list[str] = field(default_factory=list)  # with --verify: fixes not committed, and why
 
-def run(args: argparse.Namespace) -> int:
+def run(args: SimpleNamespace) -> int:
     """`dfmod pr`: see the module docstring. Exit 0 on success, 1 when `--verify` withheld a
     fix that broke a build (the branch holds the others), 2 on any error."""
     try:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     return EXIT_ERROR if errors else EXIT_WITHHELD if plan.withheld else EXIT_OK
 
-def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
+def _run(args: SimpleNamespace) -> tuple[Plan, list[str]]:
     from dfmod.linting.registry import all_codemods, select_codemods
     from dfmod.syntax.project import Project, active
     from dfmod.syntax.source import InputError
@@ -201,7 +201,7 @@ def _run(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     return plan, errors
 
 def _verify(worktree: str, targets: list[Target], combined: Pass, overrides: Overrides,
-            args: argparse.Namespace, plan: Plan) -> Verification:
+            args: SimpleNamespace, plan: Plan) -> Verification:
     """`--verify`: build the changed Dockerfiles of the base tree before and after the fixes;
     a fix that breaks a build is taken out of `combined` and never committed."""
     from dfmod.verify import VerifyError, verify_for_pr

@@ -21,11 +21,11 @@ the verdicts in the pull request). Imported only when verification is asked for.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from dfmod.verify.core import BEFORE_FAILS, WITHHELD, FileJob, FileVerification, Session, prepare, verify_file
@@ -41,12 +41,12 @@ EXIT_CLEAN, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 DEFAULT_BUILD_JOBS = 4
 
 
-def options_from(args: argparse.Namespace) -> BuildOptions:
+def options_from(args: SimpleNamespace) -> BuildOptions:
     return BuildOptions(builder=args.builder, build_args=tuple(args.build_arg or ()),
                         target=args.target, platform=args.platform, network=args.network)
 
 
-def build_jobs(args: argparse.Namespace) -> int:
+def build_jobs(args: SimpleNamespace) -> int:
     return args.jobs if getattr(args, "jobs", 0) else min(DEFAULT_BUILD_JOBS, os.cpu_count() or 1)
 
 
@@ -79,7 +79,7 @@ class Verification:
         return summary(self.entries())
 
 
-def verify(jobs: Sequence[FileJob], args: argparse.Namespace, progress: bool = False) -> Verification:
+def verify(jobs: Sequence[FileJob], args: SimpleNamespace, progress: bool = False) -> Verification:
     """Build and probe every Dockerfile job (others get "not built"). Raises VerifyError
     when no Docker daemon answers."""
     from concurrent.futures import ThreadPoolExecutor
@@ -115,7 +115,7 @@ def verify(jobs: Sequence[FileJob], args: argparse.Namespace, progress: bool = F
     return outcome
 
 
-def run_cli(args: argparse.Namespace, targets: list[Target], overrides: Overrides,
+def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
             codemods: Sequence[type[Codemod]]) -> int:
     """`dfmod verify PATHS` and `dfmod apply --fix --verify PATHS`."""
     from dfmod.syntax.source import InputError, SourceFile, write_source
@@ -205,7 +205,7 @@ def run_cli(args: argparse.Namespace, targets: list[Target], overrides: Override
 
 
 def verify_for_pr(items: Sequence[tuple[Target, str, str]], overrides: Overrides,
-                  args: argparse.Namespace) -> Verification:
+                  args: SimpleNamespace) -> Verification:
     """`dfmod pr --verify`: `items` are (target, base text, repository path) of the files the
     combined fix changes; raises VerifyError without a daemon."""
     jobs = [job for target, text, rel in items
