@@ -101,8 +101,8 @@ class CacheMountNoCacheDir(Codemod):
     id = "cache-mount-no-cache-dir"
     summary = "A RUN cache mount serves pip/uv while the RUN disables their cache"
     applicability = Applicability.SAFE
-    # a finding needs a pip, `python -m pip`, uv or `uv pip` command (tool_call) in a RUN with a cache mount
-    needs = spellings("pip", "uv")
+    # a finding is about a pip or uv command in a RUN with a cache mount: the RUN's `--mount` flag
+    needs = spellings("mount")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         reported_env: set[int] = set()

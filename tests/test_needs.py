@@ -75,7 +75,7 @@ def _findings(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict])
 
 def _unneeded(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict]) -> bool:
     """Whether `codemod` finds something in `doc` although none of its needs is there."""
-    if not codemod.needs or any(needed in doc.searchable for needed in codemod.needs):
+    if spellings.holds(doc.searchable, codemod.needs):
         return False
     return bool(_findings(codemod, doc, options))
 

@@ -11,7 +11,7 @@ from dfmod.linting.codemod import Codemod
 from dfmod.linting.registry import PACKAGE, TABLE, all_codemods, select_codemods
 
 
-def _defined() -> dict[str, tuple[str, str, str]]:
+def _defined() -> dict[str, tuple[str, str, str, tuple[str, ...]]]:
     """Every codemod class the package's modules define, found by walking them."""
     package = importlib.import_module(PACKAGE)
     found = {}
@@ -20,7 +20,7 @@ def _defined() -> dict[str, tuple[str, str, str]]:
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, Codemod) and value is not Codemod
                     and value.__module__ == module.__name__):
-                found[value.id] = (info.name, value.__name__, value.kind)
+                found[value.id] = (info.name, value.__name__, value.kind, value.needs)
     return found
 
 
@@ -49,3 +49,18 @@ def test_a_dockerfile_check_imports_no_compose_rule(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", program, str(dockerfile)], capture_output=True,
                          text=True, check=True, cwd=tmp_path).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def test_a_dockerfile_check_imports_only_the_codemods_its_file_may_need(tmp_path) -> None:
+    """Start-up: a codemod whose needs the file lacks is never imported, and its deferred
+    stand-in still counts as run (an ignore comment for it is reported as unused)."""
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim\n# dfmod: ignore[find-cleanup-errors]\n"
+                          "RUN pip install --no-cache-dir flask\nCMD [\"flask\", \"run\"]\n")
+    program = ("import sys\nfrom dfmod.cli import main\nmain(['check', '--output-format', 'concise', sys.argv[1]])\n"
+               "print(sorted(name.rsplit('.', 1)[1] for name in sys.modules if name.startswith('dfmod.codemods.')))")
+    result = subprocess.run([sys.executable, "-c", program, str(dockerfile)], capture_output=True,
+                            text=True, cwd=tmp_path)
+    loaded = result.stdout.splitlines()[-1]
+    assert loaded == str(["copy_before_install", "user_site_not_on_path", "verify_imports"]), result.stdout
+    assert "unused-suppression" in result.stdout

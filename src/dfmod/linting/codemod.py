@@ -104,10 +104,12 @@ class Codemod:
     # tests check that every other fix keeps the instruction count).
     changes_instruction_count: ClassVar[bool] = False
     # A document can get findings from this codemod only if its `searchable` text (a
-    # Dockerfile's instructions with continuations joined) contains one of these strings:
-    # the engine skips the codemod on any other document, before a shell is parsed. ()
-    # means it always runs. tests/test_needs.py checks the claim on every golden input,
-    # example and corpus-dev file, running each codemod without the skip.
+    # Dockerfile's instructions with continuations joined), unquoted (`needs.unquoted`),
+    # contains one of these strings: the engine skips the codemod on any other document,
+    # before a shell is parsed, and a run imports its module only for a document that has
+    # one (the registry's TABLE lists them). () means it always runs. tests/test_needs.py
+    # checks the claim on every golden input, example and corpus-dev file, running each
+    # codemod without the skip.
     needs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

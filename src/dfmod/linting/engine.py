@@ -17,6 +17,7 @@ from collections import Counter
 from dfmod.linting import suppressions
 from dfmod.linting.codemod import Codemod, Context, Surroundings
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, apply_edits, conflict
+from dfmod.linting.needs import unquoted
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.records import Record
 
@@ -78,8 +79,9 @@ def check(doc: Document, codemods: list[Codemod], settings: Settings | None = No
     ctx = Context(doc, settings.options if settings else None,  # type: ignore[arg-type]
                   settings.surroundings if settings else None)
     findings: list[Finding] = []
+    readable = unquoted(doc.searchable)
     for codemod in codemods:
-        if codemod.needs and not any(needed in doc.searchable for needed in codemod.needs):
+        if codemod.needs and not any(needed in readable for needed in codemod.needs):
             continue  # it cannot report on this document (Codemod.needs)
         findings.extend(codemod.check(ctx))
     report_unused = settings.report_unused_suppressions if settings else True

@@ -1,11 +1,13 @@
-"""How a word can be written: the strings a `Codemod.needs` lists, so that the claim is exact.
+"""How a word can be written: what `Codemod.needs` lists is looked for in `unquoted` text,
+so that the claim is exact.
 
 A shell word's value drops its quotes and backslashes (`p'i'p`, `"pi"p`, `p\\ip` are all
-`pip`), and so does a Dockerfile word's (a flag such as `--fr"om"=build`). Such a word either
-holds its value's characters side by side, or has a quote or a backslash right after one of
-them but the last (where the value is cut). `spellings("pip")` lists those strings: a file
-holds one of them wherever it runs `pip`, however it is quoted. (Not for JSON strings, whose
-`\\u0070` stands for a character without it being written.)
+`pip`), a line continuation inside it (`pi\\`, a newline, `p`: BuildKit joins the lines of an
+instruction, the shell those of a heredoc), and so does a Dockerfile word's (a flag such as
+`--fr"om"=build`). So a text with those removed (`unquoted`) holds the value wherever a word
+is written with it, however it is quoted; a need is a plain value then, not a list of ways
+to write it. (Not for JSON strings, whose `\\u0070` stands for a character without it being
+written, nor for `$'\\x70'`, which no Dockerfile writes for a program's name.)
 
 The same test on one instruction's text (`mentions`) lets a codemod leave a RUN unparsed
 when its findings about that RUN need a string the RUN does not hold.
@@ -15,9 +17,16 @@ from __future__ import annotations
 
 from itertools import product
 
-from dfmod.syntax.dockerfile import Instruction
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.syntax.dockerfile import Instruction
 
-_CUTS = ("'", '"', "\\")
+_CUTS = str.maketrans("", "", "'\"\\")
+
+
+def unquoted(text: str) -> str:
+    """`text` without line continuations, quotes and backslashes: what needs are looked for in."""
+    return text.replace("\\\r\n", "").replace("\\\n", "").translate(_CUTS)
 
 
 def _cases(value: str, any_case: bool) -> list[list[str]]:
@@ -26,25 +35,31 @@ def _cases(value: str, any_case: bool) -> list[list[str]]:
 
 
 def spellings(*values: str, any_case: bool = False) -> tuple[str, ...]:
-    """One of these strings is in the text wherever a word with one of `values` is written
-    (`any_case`: a value matched case-insensitively, `-iname '*.DIST-INFO'`)."""
+    """The needs for words with one of `values` (`any_case`: a value matched
+    case-insensitively, `-iname '*.DIST-INFO'`): each value, in every case if it counts."""
     found: dict[str, None] = {}
     for value in values:
-        letters = _cases(value, any_case)
-        found.update(dict.fromkeys("".join(chars) for chars in product(*letters)))
-        for chars in letters[:-1]:
-            found.update(dict.fromkeys(char + cut for char in chars for cut in _CUTS))
+        if any(char in value for char in "'\"\\"):
+            raise ValueError(f"a need is a value, never written with quotes: {value!r}")
+        found.update(dict.fromkeys("".join(chars) for chars in product(*_cases(value, any_case))))
     return tuple(found)
 
 
 def keyword_cases(*keywords: str) -> tuple[str, ...]:
     """Every case of each of `keywords` (or of a part of one): BuildKit reads an
     instruction's keyword in any case (`cmd`), and never unquotes it."""
-    return tuple("".join(chars) for keyword in keywords for chars in product(*_cases(keyword, True)))
+    return spellings(*keywords, any_case=True)
+
+
+def holds(text: str, needs: tuple[str, ...]) -> bool:
+    """Whether one of `needs` is in `text` once unquoted (no needs: always)."""
+    if not needs:
+        return True
+    readable = unquoted(text)
+    return any(needed in readable for needed in needs)
 
 
 def mentions(instruction: Instruction, needs: tuple[str, ...]) -> bool:
     """Whether one of `needs` may be in the instruction's own text: its line, continuations
     joined (a heredoc's body is not in the line, so an instruction with one always may)."""
-    return bool(instruction.heredocs) or any(needed in instruction.logical.text for needed in needs)
-
+    return bool(instruction.heredocs) or holds(instruction.logical.text, needs)

@@ -1,10 +1,12 @@
 """Finds the codemods: every module of the `dfmod.codemods` package defines one.
 
-The codemods are listed in a static table (id, module, class, the document kind it checks)
-so that choosing them costs no import: a run imports a codemod's module only when a
-document of its kind is checked (a Dockerfile never loads the compose rules and the
-compose model behind them), and `dfmod rules`/`explain` load them all. tests/test_registry.py
-checks the table against the classes, so it cannot drift from them.
+The codemods are listed in a static table (id, module, class, the document kind it checks,
+its needs) so that choosing them costs no import: a run imports a codemod's module only
+when a document it may report on is checked — of its kind (a Dockerfile never loads the
+compose rules and the compose model behind them) and holding one of its needs (a
+Dockerfile without `find` never loads find-cleanup-errors) — and `dfmod rules`/`explain`
+load them all. tests/test_registry.py checks the table against the classes, so it cannot
+drift from them.
 """
 
 from __future__ import annotations
@@ -12,30 +14,41 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from dfmod.linting.needs import keyword_cases, spellings
+
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 if TYPE_CHECKING:
-    from dfmod.linting.codemod import Codemod
+    from collections.abc import Iterator
+    from typing import Any
+
+    from dfmod.linting.codemod import Codemod, Context
+    from dfmod.linting.edits import Finding
 
 PACKAGE = "dfmod.codemods"  # the top-level `codemods/` folder, as the wheel ships it
 
-# id: (module in PACKAGE, class, document kind), in id order.
-TABLE: dict[str, tuple[str, str, str]] = {
-    "cache-mount-no-cache-dir": ("cache_mount_no_cache_dir", "CacheMountNoCacheDir", "dockerfile"),
-    "compose-depends-on-healthy": ("compose_depends_on_healthy", "ComposeDependsOnHealthy", "compose"),
-    "compose-missing-healthcheck": ("compose_missing_healthcheck", "ComposeMissingHealthcheck", "compose"),
-    "compose-obsolete-version": ("compose_obsolete_version", "ComposeObsoleteVersion", "compose"),
-    "compose-secret-literal": ("compose_secret_literal", "ComposeSecretLiteral", "compose"),
-    "compose-unpinned-image": ("compose_unpinned_image", "ComposeUnpinnedImage", "compose"),
-    "copy-before-install": ("copy_before_install", "CopyBeforeInstall", "dockerfile"),
-    "find-cleanup-errors": ("find_cleanup_errors", "FindCleanupErrors", "dockerfile"),
-    "keep-dist-info": ("keep_dist_info", "KeepDistInfo", "dockerfile"),
-    "masked-failure": ("masked_failure", "MaskedFailure", "dockerfile"),
-    "masked-install-failure": ("masked_install_failure", "MaskedInstallFailure", "dockerfile"),
-    "pip-cache-purge": ("pip_cache_purge", "PipCachePurge", "dockerfile"),
-    "undefined-env-var": ("undefined_env_var", "UndefinedEnvVar", "dockerfile"),
-    "user-site-not-on-path": ("user_site_not_on_path", "UserSiteNotOnPath", "dockerfile"),
-    "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile"),
-    "verify-imports": ("verify_imports", "VerifyImports", "dockerfile"),
+# id: (module in PACKAGE, class, document kind, needs), in id order. The needs are the
+# codemod's own (`Codemod.needs`), here so that a run imports a codemod only for a document
+# that holds one of them (`Deferred`).
+TABLE: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "cache-mount-no-cache-dir": ("cache_mount_no_cache_dir", "CacheMountNoCacheDir", "dockerfile",
+                                 spellings("mount")),
+    "compose-depends-on-healthy": ("compose_depends_on_healthy", "ComposeDependsOnHealthy", "compose", ()),
+    "compose-missing-healthcheck": ("compose_missing_healthcheck", "ComposeMissingHealthcheck", "compose", ()),
+    "compose-obsolete-version": ("compose_obsolete_version", "ComposeObsoleteVersion", "compose", ()),
+    "compose-secret-literal": ("compose_secret_literal", "ComposeSecretLiteral", "compose", ()),
+    "compose-unpinned-image": ("compose_unpinned_image", "ComposeUnpinnedImage", "compose", ()),
+    "copy-before-install": ("copy_before_install", "CopyBeforeInstall", "dockerfile",
+                            spellings("pip", "uv", "poetry", "mount")),
+    "find-cleanup-errors": ("find_cleanup_errors", "FindCleanupErrors", "dockerfile", spellings("find")),
+    "keep-dist-info": ("keep_dist_info", "KeepDistInfo", "dockerfile", spellings("info", any_case=True)),
+    "masked-failure": ("masked_failure", "MaskedFailure", "dockerfile", ("||", "<<")),
+    "masked-install-failure": ("masked_install_failure", "MaskedInstallFailure", "dockerfile", ("||",)),
+    "pip-cache-purge": ("pip_cache_purge", "PipCachePurge", "dockerfile", spellings("purge", "remove")),
+    "undefined-env-var": ("undefined_env_var", "UndefinedEnvVar", "dockerfile",
+                          ("PYTHONPATH", "LD_LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH")),
+    "user-site-not-on-path": ("user_site_not_on_path", "UserSiteNotOnPath", "dockerfile", spellings("pip")),
+    "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile", spellings("from")),
+    "verify-imports": ("verify_imports", "VerifyImports", "dockerfile", keyword_cases("CMD", "YPO")),
 }
 
 
@@ -43,7 +56,7 @@ TABLE: dict[str, tuple[str, str, str]] = {
 def load(rule: str) -> type[Codemod]:
     """The class of codemod `rule` (a key of TABLE), importing its module on first use."""
     # Loaded by name, as a plug-in is: the codemods sit above this layer and import it.
-    module, name, _ = TABLE[rule]
+    module, name, _, _ = TABLE[rule]
     codemod: type[Codemod] = getattr(importlib.import_module(f"{PACKAGE}.{module}"), name)
     return codemod
 
@@ -54,10 +67,58 @@ def all_codemods() -> dict[str, type[Codemod]]:
     return {rule: load(rule) for rule in TABLE}
 
 
+class Deferred:
+    """Codemod `rule` before its module is imported: what a run asks of a codemod class
+    before a document needs it (`id`, `kind`, `needs`) comes from the TABLE; calling it
+    gives a `DeferredCodemod`; anything else imports the class and asks it."""
+
+    __slots__ = ("id", "kind", "needs")
+
+    def __init__(self, rule: str) -> None:
+        self.id = rule
+        self.kind = TABLE[rule][2]
+        self.needs = TABLE[rule][3]
+
+    def __call__(self, options: dict[str, Any] | None = None) -> Codemod | DeferredCodemod:
+        if options:  # made now, so that wrong options are an error before any file
+            return load(self.id)(options)
+        return DeferredCodemod(self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(load(self.id), name)
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.id!r})"
+
+
+class DeferredCodemod:
+    """An instance of a `Deferred` codemod (default options), made on first use: the engine
+    asks for `id` and `needs`, and calls `check` only on a document that holds a need."""
+
+    __slots__ = ("id", "needs", "_rule", "_codemod")
+
+    def __init__(self, rule: Deferred) -> None:
+        self.id = rule.id
+        self.needs = rule.needs
+        self._rule = rule
+        self._codemod: Codemod | None = None
+
+    def _made(self) -> Codemod:
+        if self._codemod is None:
+            self._codemod = load(self.id)()
+        return self._codemod
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        return self._made().check(ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+
 def preload(kinds: set[str]) -> None:
     """Import the codemods of documents of `kinds` now: a run does this before the first
     file's time budget starts (and before workers fork), so a budget is spent on its file."""
-    for rule, (_, _, kind) in TABLE.items():
+    for rule, (_, _, kind, _) in TABLE.items():
         if kind in kinds:
             load(rule)
 
@@ -77,12 +138,23 @@ def check_rules(select: list[str] | None, ignore: list[str] | None) -> None:
         raise KeyError(", ".join(unknown))
 
 
-def select_codemods(select: list[str] | None, ignore: list[str] | None,
-                    kind: str | None = None) -> list[type[Codemod]]:
-    """The codemods to run (of documents of `kind` only, when given: the others are not
-    imported); unknown ids raise `KeyError` naming them."""
+def select_rules(select: list[str] | None, ignore: list[str] | None,
+                 kind: str | None = None) -> list[str]:
+    """The ids of the codemods to run (of documents of `kind` only, when given); unknown ids
+    raise `KeyError` naming them."""
     check_rules(select, ignore)
     chosen = [rule for rule in select or [] if rule in TABLE] or list(TABLE)
     ignored = set(ignore or [])
-    return [load(rule) for rule in chosen
-            if rule not in ignored and (kind is None or TABLE[rule][2] == kind)]
+    return [rule for rule in chosen if rule not in ignored and (kind is None or TABLE[rule][2] == kind)]
+
+
+def select_codemods(select: list[str] | None, ignore: list[str] | None,
+                    kind: str | None = None) -> list[type[Codemod]]:
+    """The classes of `select_rules` (those of other kinds are not imported)."""
+    return [load(rule) for rule in select_rules(select, ignore, kind)]
+
+
+def defer_codemods(select: list[str] | None, ignore: list[str] | None,
+                   kind: str | None = None) -> list[type[Codemod]]:
+    """`select_codemods`, each imported only when a document needs it (`Deferred`)."""
+    return [Deferred(rule) for rule in select_rules(select, ignore, kind)]  # type: ignore[misc]

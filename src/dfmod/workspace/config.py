@@ -28,7 +28,7 @@ import sys
 from functools import cache
 
 from dfmod.linting.engine import Settings
-from dfmod.linting.registry import TABLE, is_known_rule, load, select_codemods
+from dfmod.linting.registry import TABLE, defer_codemods, is_known_rule, load
 from dfmod.syntax.records import Record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
@@ -212,7 +212,7 @@ def settings_for(path: str, overrides: Overrides, kind: str | None = None) -> Se
         ignore += list(config.ignore) + sorted(config.ignored_for(path))
         select = None if config.select is None else [*config.select, *config.extend_select]
     unused = "unused-suppression"
-    return Settings(select_codemods(select, ignore, kind),
+    return Settings(defer_codemods(select, ignore, kind),
                     unsafe_fixes=overrides.unsafe_fixes or config.unsafe_fixes,
                     options=config.options,
                     report_unused_suppressions=unused not in ignore and (

@@ -166,7 +166,8 @@ def run(targets: Iterable[Target], overrides: Overrides | Settings, mode: str,
     process's project and are replaced when one overruns `budget` by more than a grace.
     """
     batch = list(targets)
-    preload({target.kind for target in batch if target.kind is not None})
+    if len(batch) > 1:  # one file imports only the codemods it needs (registry.Deferred)
+        preload({target.kind for target in batch if target.kind is not None})
     results: Iterator[FileResult]
     if jobs > 1 and len(batch) > 1:
         from dfmod.workspace.pool import ordered_map  # multiprocessing: only when it pays
