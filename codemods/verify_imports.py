@@ -130,9 +130,7 @@ from dfmod.semantic.environments import (
     interpreter_environment,
     program_environment,
 )
-from dfmod.semantic.findcmd import parse_find, rm_operands
 from dfmod.semantic.interpreters import image_python, lacks, read_user_bases, user_bases, venv_python
-from dfmod.semantic.masking import element_install, is_test, masks
 from dfmod.semantic.pydeps import (
     import_names,
     is_stdlib,
@@ -147,11 +145,11 @@ from dfmod.semantic.pydeps import (
 )
 from dfmod.semantic.runtime import Runtime, launcher_words, runtime
 from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, user_before
-from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, is_python, tool_call
+from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, is_python, is_test, tool_call
 from dfmod.semantic.venvs import find_venvs, is_inside, relocate
 from dfmod.syntax.dockerfile import Dockerfile, Instruction, Stage, env_pairs, exec_form, stage_shell
 from dfmod.syntax.records import Record
-from dfmod.syntax.shell import Command, ShellScript, is_posix_shell
+from dfmod.syntax.shell import Chain, Command, ShellScript, is_posix_shell
 
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 if TYPE_CHECKING:
@@ -408,7 +406,7 @@ def _exposure(ctx: Context, final: Stage, sources: list[Stage], found: Runtime) 
                     if call.option_values("-t", "--target") or call.option_values("--prefix"):
                         return f"line {instruction.start_line} installs into a `--target`/`--prefix` directory"
                 for chain in script.chains:
-                    if any(element_install(mask.guarded) for mask in masks(chain)):
+                    if _tolerated_install(chain):
                         return f"the install at line {instruction.start_line} may fail unnoticed (`||`)"
                 if any(_deletes_package_files(command) for command in script.commands):
                     return f"line {instruction.start_line} deletes files of installed packages"
@@ -574,9 +572,23 @@ def _install_destinations(ctx: Context, stage: Stage) -> list[str]:
     return [posixpath.normpath(place) for place in places]
 
 
+def _tolerated_install(chain: Chain) -> bool:
+    """Whether an install in `chain` is tolerated by a `||` (masking: imported only for a
+    chain with one)."""
+    if not any(operator.text == "||" for operator in chain.operators):
+        return False
+    from dfmod.semantic.masking import element_install, masks
+
+    return any(element_install(mask.guarded) for mask in masks(chain))
+
+
 def _deletes_package_files(command: Command) -> bool:
     """`rm -rf …/site-packages/x`, `find …/site-packages … -delete`: a cleanup inside installed
     packages other than bytecode caches."""
+    if not command.words or basename(command.words[0].value) not in ("rm", "find"):
+        return False  # neither (findcmd: imported only for the two)
+    from dfmod.semantic.findcmd import parse_find, rm_operands
+
     operands = rm_operands(command)
     if operands is not None:
         return any(_inside_packages(word.value) and not _bytecode(word.value) for word in operands)

@@ -38,6 +38,10 @@ HEAVY = {
     "importlib.util": "tree-sitter's compiled modules are loaded by their loader alone",
     "argparse": "a plain command line is read without it (dfmod.cli._plain_args): ~9 ms with gettext",
     "gettext": "argparse's: it looks for a catalog on disk for each of argparse's strings",
+    "dfmod.codemods.find_cleanup_errors": "its file has no `find` (registry.Deferred)",
+    "dfmod.codemods.masked_failure": "its file has no `||` (registry.Deferred)",
+    "dfmod.semantic.masking": "only a chain with `||` needs it",
+    "dfmod.semantic.findcmd": "only an `rm` or a `find` needs it",
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 
-from dfmod.semantic.findcmd import always_succeeds_before
 from dfmod.syntax.dockerfile import Dockerfile, Instruction
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Element
@@ -253,6 +252,8 @@ def remove_elements(text: str, chain: Chain, first: int, last: int,
       removed (the commands around it would run in different cases).
     Returns None when no such edit exists or a comment line would be lost.
     """
+    from dfmod.semantic.findcmd import always_succeeds_before  # a fix's: not imported by a check
+
     if last - first not in (0, 1):
         return None
     before_op = chain.operators[first - 1].text if first > 0 else None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from dfmod.semantic.tools import basename, tool_call
+from dfmod.semantic.tools import basename, is_test, tool_call
 from dfmod.syntax.dockerfile import Dockerfile
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import Chain, Command, Element, Operator
@@ -76,14 +76,6 @@ def is_plain_true(element: Element) -> bool:
     return (element.kind == "command" and command is not None and len(command.words) == 1
             and command.words[0].value in ("true", ":") and not command.redirects
             and not command.assignments)
-
-
-def is_test(element: Element) -> bool:
-    """`[ … ]`, `[[ … ]]` or `test …`: a question, whose "no" is an answer, not a failure."""
-    if element.kind == "test_command":
-        return True
-    return element.kind == "command" and element.command is not None and (
-        basename(element.command.name) in ("[", "test"))
 
 
 def _is_probe_command(command: Command) -> bool:

@@ -8,7 +8,7 @@ the tool, its subcommand and the words after it, instead of matching strings its
 from __future__ import annotations
 
 from dfmod.syntax.records import Record
-from dfmod.syntax.shell import Command, ShellWord
+from dfmod.syntax.shell import Command, Element, ShellWord
 
 # Options of `pip install` / `uv pip install` that take the next word as their value.
 PIP_VALUE_OPTIONS = frozenset({
@@ -138,6 +138,14 @@ def _subcommand(command: Command, start: int) -> tuple[str | None, int]:
             return value, index + 1
         index += 1
     return None, index
+
+
+def is_test(element: Element) -> bool:
+    """`[ … ]`, `[[ … ]]` or `test …`: a question, whose "no" is an answer, not a failure."""
+    if element.kind == "test_command":
+        return True
+    return element.kind == "command" and element.command is not None and (
+        basename(element.command.name) in ("[", "test"))
 
 
 def tool_call(command: Command) -> ToolCall | None:
