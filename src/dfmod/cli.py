@@ -136,7 +136,7 @@ def _plain_args(argv: Sequence[str]) -> SimpleNamespace | None:
     building a command's parser took about 9 ms of a 60 ms check (gettext alone looks for
     a catalog on disk for each of argparse's strings). Anything this does not read as
     argparse would goes to argparse, which then also writes the errors and the help;
-    tests/test_cli.py checks that both read every plain command line alike.
+    tests/test_plain_args.py checks that both read every plain command line alike.
     """
     if not argv or argv[0] not in COMMANDS:
         return None

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dfmod.linting.edits import Applicability, Finding
 from dfmod.linting.located import Located
 from dfmod.workspace.discovery import display_path
-from dfmod.workspace.repopath import repo_path
+
+
+def _repo_path(path: str, roots: tuple[str, ...] | None) -> str:
+    """`dfmod.workspace.repopath.repo_path`, imported only for json-lines records."""
+    from dfmod.workspace.repopath import repo_path
+
+    return repo_path(path, roots)
 
 
 def _dumps(value: object, indent: int | None = None, ensure_ascii: bool = True) -> str:
@@ -179,7 +185,7 @@ class JsonLines:
     def add(self, items: list[Located]) -> None:
         for item in items:
             record = {**({"repository": self.repository} if self.repository else {}),
-                      **json_record(item), "file": repo_path(item.path, self.roots)}
+                      **json_record(item), "file": _repo_path(item.path, self.roots)}
             self.write(_dumps(record, ensure_ascii=False) + "\n")
 
     def close(self) -> None:

@@ -18,8 +18,11 @@ from collections.abc import Callable
 
 from dfmod.syntax.records import Record
 from dfmod.syntax.source import InputError, read_source
-from dfmod.workspace.gitignore import IgnoreRules, rules_for
 from dfmod.workspace.kinds import COMPOSE, is_compose_candidate, is_compose_model, kind_of
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.workspace.gitignore import IgnoreRules
 
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv",
                                  "__pycache__", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
@@ -81,6 +84,8 @@ def discover(paths: list[str], excluded: Callable[[str], bool] | None = None,
             def as_given(walked: str, top: str = top, given: str = given) -> str:
                 """A walked path as the user wrote its directory (`./svc/Dockerfile`)."""
                 return os.path.join(given, walked[len(top):].lstrip(os.sep))
+
+            from dfmod.workspace.gitignore import rules_for  # a walk's: files named need none
 
             skipped: list[Skipped] = []
             _walk(top, rules_for(top) if respect_gitignore else None, excluded,

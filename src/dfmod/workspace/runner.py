@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from dfmod.linting.companions import companion_sources
 from dfmod.linting.engine import Settings, add_ignores, check, fix
 from dfmod.linting.located import Located
 from dfmod.linting.registry import preload
@@ -26,6 +25,10 @@ from dfmod.workspace.config import ConfigError, Overrides, settings_for
 from dfmod.workspace.context import surroundings
 from dfmod.workspace.kinds import classify
 from dfmod.workspace.targets import Target
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.linting.edits import Finding
 
 
 class FileResult(Record):
@@ -137,7 +140,7 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     result.applied = len(outcome.applied)
     result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
     refused: list[OutsideProject] = []
-    companions = companion_sources(outcome.applied, refused)
+    companions = _companions(outcome.applied, refused) if outcome.applied else []
     writes: Writes = [(source, outcome.text)] if mode == "fix" and result.changed else []
     for companion, text in companions:
         if mode == "fix":
@@ -147,6 +150,14 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     result.companions += [FileResult(error.path, outside=str(error), companion=True)
                           for error in refused]
     return result, writes
+
+
+def _companions(applied: list[Finding], refused: list[OutsideProject]) -> list[tuple[SourceFile, str]]:
+    """The companion files the applied fixes change (`dfmod.linting.companions`, imported
+    only when a fix was applied)."""
+    from dfmod.linting.companions import companion_sources
+
+    return companion_sources(applied, refused)
 
 
 def _process_star(arguments: tuple[Target, Overrides | Settings, str, float | None]) -> FileResult:
