@@ -123,7 +123,6 @@ from dfmod.linting.buildcontext import context_sources
 from dfmod.linting.codemod import Codemod, Context
 from dfmod.linting.edits import Applicability, Finding, Fix, insert_after
 from dfmod.linting.needs import keyword_cases
-from dfmod.linting.wording import fitted, join_names
 from dfmod.semantic.environments import (
     SYSTEM,
     install_environment,
@@ -316,6 +315,8 @@ class VerifyImports(Codemod):
     def _finding(self, ctx: Context, final: Stage, anchor: int, found: Runtime,
                  interpreter: str, missing: list[str], distributions: list[str],
                  scripts: list[str], exposure: str, definite: bool = False) -> Finding:
+        from dfmod.linting.wording import fitted, join_names  # a finding's: a clean file needs none
+
         doc = ctx.doc
         names = [*missing, *distributions, *(basename(name) for name in scripts)]
         note = f" ({ctx.build.note})" if ctx.build.note else ""

@@ -45,6 +45,10 @@ HEAVY = {
     "dfmod.workspace.gitignore": "only a directory walk reads .gitignore files",
     "dfmod.linting.companions": "only an applied fix can change a companion file",
     "dfmod.workspace.repopath": "only json-lines records name the repository path",
+    "dfmod.linting.wording": "only a finding's message is worded",
+    "dfmod.linting.dockerignore": "only a build context's .dockerignore is read with it",
+    "fnmatch": "only a configuration's patterns need it",
+    "warnings": "the importlib package imports it (the codemods are loaded with __import__)",
 }
 
 

@@ -19,9 +19,12 @@ import os
 import posixpath
 import stat
 
-from dfmod.linting.dockerignore import DockerIgnore
 from dfmod.syntax.dockerfile import Dockerfile, Instruction
 from dfmod.syntax.records import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.linting.dockerignore import DockerIgnore
 
 
 class _Loaded:
@@ -87,6 +90,8 @@ class BuildContext(Record, _Loaded):
 
 def _read_ignore(dockerfile: str, root: str) -> DockerIgnore:
     """BuildKit's ignore file for `dockerfile` built in `root` (see the module docstring)."""
+    from dfmod.linting.dockerignore import DockerIgnore  # read for the COPY rules only
+
     for candidate in (dockerfile + ".dockerignore", os.path.join(root, ".dockerignore")):
         if _is_regular(candidate):
             try:

@@ -11,7 +11,7 @@ drift from them.
 
 from __future__ import annotations
 
-import importlib
+import sys
 from functools import cache
 
 from dfmod.linting.needs import keyword_cases, spellings
@@ -56,8 +56,10 @@ TABLE: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 def load(rule: str) -> type[Codemod]:
     """The class of codemod `rule` (a key of TABLE), importing its module on first use."""
     # Loaded by name, as a plug-in is: the codemods sit above this layer and import it.
+    # (`__import__`, not importlib.import_module: the importlib package imports `warnings`.)
     module, name, _, _ = TABLE[rule]
-    codemod: type[Codemod] = getattr(importlib.import_module(f"{PACKAGE}.{module}"), name)
+    __import__(f"{PACKAGE}.{module}")
+    codemod: type[Codemod] = getattr(sys.modules[f"{PACKAGE}.{module}"], name)
     return codemod
 
 

@@ -53,7 +53,12 @@ def _binding(package: str) -> Any:
     package's directory; if it is not found there, the package is imported as usual.
     """
     import sys
-    from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
+
+    try:  # importlib.machinery's names, where it takes them from (its package imports `warnings`)
+        from _frozen_importlib import ModuleSpec
+        from _frozen_importlib_external import EXTENSION_SUFFIXES, ExtensionFileLoader
+    except ImportError:  # pragma: no cover (an interpreter without CPython's frozen importlib)
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 
     name = f"{package}._binding"
     if name in sys.modules:  # imported already (by a test, say): the same classes, once

@@ -22,7 +22,6 @@ the key and the file: a typo in a linter's configuration must not silently turn 
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 from functools import cache
@@ -38,6 +37,13 @@ if TYPE_CHECKING:
 KEYS = {"select", "extend-select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores",
         "options", "context"}
 
+
+
+def _matches(name: str, pattern: str) -> bool:
+    """`fnmatch.fnmatchcase`, imported only for a configuration with patterns."""
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)
 
 class ConfigError(Exception):
     """A configuration file dfmod cannot use; the message names the file and the key."""
@@ -72,8 +78,8 @@ class Config(Record):
 
     def excludes(self, path: str) -> bool:
         relative = self.relative(path)
-        return any(fnmatch.fnmatchcase(relative, pattern) or
-                   fnmatch.fnmatchcase(relative, pattern.rstrip("/") + "/*")
+        return any(_matches(relative, pattern) or
+                   _matches(relative, pattern.rstrip("/") + "/*")
                    for pattern in self.exclude)
 
     def context_for(self, path: str) -> str | None:
@@ -81,7 +87,7 @@ class Config(Record):
         relative = self.relative(path)
         name = os.path.basename(path)
         for pattern, directory in self.contexts:
-            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(name, pattern):
+            if _matches(relative, pattern) or _matches(name, pattern):
                 return os.path.normpath(os.path.join(self.root, directory))
         return None
 
@@ -89,7 +95,7 @@ class Config(Record):
         relative = self.relative(path)
         name = os.path.basename(path)
         return {rule for pattern, rules in self.per_file_ignores
-                if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(name, pattern)
+                if _matches(relative, pattern) or _matches(name, pattern)
                 for rule in rules}
 
 
