@@ -117,11 +117,16 @@ class _UserInstall(Record):
         self.packages = packages
 
 
+_PIP = spellings("pip")  # what an installing RUN holds (tool_call's "pip")
+
+
 class UserSiteNotOnPath(Codemod):
     id = "user-site-not-on-path"
     summary = "pip installs console scripts into ~/.local/bin, which is not on PATH"
     applicability = Applicability.SAFE
-    needs = spellings("pip")  # a finding is a `pip install` (pip, pip3, `python -m pip`) in a RUN: tool_call's "pip"
+    # A finding is a user-site install: `--user`, `PIP_USER` or a `USER` that is not root
+    # (the keyword in any case). Its RUN is a `pip install` (pip, pip3, `python -m pip`).
+    needs = spellings("user", any_case=True)
     changes_instruction_count = True  # the fix inserts an ENV instruction
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -167,7 +172,7 @@ class UserSiteNotOnPath(Codemod):
     def _user_installs(self, ctx: Context, items: list[Instruction]) -> list[_UserInstall]:
         found: list[_UserInstall] = []
         for item in items:
-            if item.keyword != "RUN" or not mentions(item, self.needs):
+            if item.keyword != "RUN" or not mentions(item, _PIP):
                 continue
             for script in ctx.scripts(item):
                 for command in script.commands:

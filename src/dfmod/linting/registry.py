@@ -46,7 +46,8 @@ TABLE: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "pip-cache-purge": ("pip_cache_purge", "PipCachePurge", "dockerfile", spellings("purge", "remove")),
     "undefined-env-var": ("undefined_env_var", "UndefinedEnvVar", "dockerfile",
                           ("PYTHONPATH", "LD_LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH")),
-    "user-site-not-on-path": ("user_site_not_on_path", "UserSiteNotOnPath", "dockerfile", spellings("pip")),
+    "user-site-not-on-path": ("user_site_not_on_path", "UserSiteNotOnPath", "dockerfile",
+                              spellings("user", any_case=True)),
     "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile", spellings("from")),
     "verify-imports": ("verify_imports", "VerifyImports", "dockerfile", keyword_cases("CMD", "YPO")),
 }
