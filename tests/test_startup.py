@@ -49,6 +49,8 @@ HEAVY = {
     "dfmod.linting.dockerignore": "only a build context's .dockerignore is read with it",
     "fnmatch": "only a configuration's patterns need it",
     "warnings": "the importlib package imports it (the codemods are loaded with __import__)",
+    "bisect": "it loads a compiled module; only findings and fixes need a binary search",
+    "dfmod.codemods.user_site_not_on_path": "its file has no USER, --user or PIP_USER",
 }
 
 

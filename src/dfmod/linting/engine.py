@@ -11,7 +11,6 @@ remains is reported. Running the fixes twice therefore changes nothing the secon
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections import Counter
 
 from dfmod.linting import suppressions
@@ -169,6 +168,8 @@ def _non_overlapping(findings: list[Finding]) -> list[Finding]:
     overlap, so a new edit can only conflict with its neighbours there: each finding costs
     a binary search, not a comparison with every fix chosen before (thousands in a long file).
     """
+    from bisect import insort  # only a fix needs it: a clean check loads no bisect
+
     chosen: list[Finding] = []
     taken: list[Edit] = []  # the chosen fixes' edits, by (start, end)
     for item in findings:
@@ -187,6 +188,8 @@ def _position(edit: Edit) -> tuple[int, int]:
 
 
 def _neighbours(taken: list[Edit], edit: Edit) -> list[Edit]:
+    from bisect import bisect_left
+
     index = bisect_left(taken, _position(edit), key=_position)
     return taken[max(0, index - 1):index + 1]
 

@@ -19,7 +19,6 @@ and YAML parsers drop it, so a BOM followed by `# dfmod: ignore` on line 1 is a 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import cache
 
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix
@@ -112,6 +111,8 @@ def anchor(doc: Document, offset: int) -> int | None:
 
 def _anchor_line(doc: Document, starts: list[int], offset: int) -> int:
     """The line a suppression for a finding at `offset` must sit above (counted at LF)."""
+    from bisect import bisect_right  # for findings only: a clean check loads no bisect
+
     where = anchor(doc, offset)
     return bisect_right(starts, offset if where is None else where)
 
@@ -192,6 +193,8 @@ def ignore_edits(doc: Document, findings: list[Finding]) -> Ignores:
     """
     result = Ignores()
     wanted: dict[int, set[str]] = {}  # anchor line -> rules
+    from bisect import bisect_right
+
     starts = line_starts(doc.text)
     for finding in findings:
         where = None if finding.rule == UNUSED else anchor(doc, finding.span.start)

@@ -11,7 +11,6 @@ against BuildKit's own parser (the `dockerfile` package) on every file in the su
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from functools import cached_property
 
@@ -254,6 +253,8 @@ class Dockerfile(TextDocument):
 
     def instruction_at(self, offset: int) -> Instruction | None:
         """The instruction holding `offset`, heredocs included (None: between instructions)."""
+        from bisect import bisect_right  # a clean file never asks: bisect loads a C module
+
         index = bisect_right(self._instruction_starts, offset) - 1
         if index >= 0 and offset <= self.instructions[index].span.end:
             return self.instructions[index]
