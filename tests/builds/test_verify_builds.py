@@ -293,7 +293,8 @@ def injected(monkeypatch: pytest.MonkeyPatch) -> None:
     from dfmod.linting import registry
 
     load = registry.load
-    monkeypatch.setitem(registry.TABLE, RequireHashes.id, ("-", RequireHashes.__name__, "dockerfile"))
+    monkeypatch.setitem(registry.TABLE, RequireHashes.id,
+                        ("-", RequireHashes.__name__, "dockerfile", RequireHashes.needs))
     monkeypatch.setattr(registry, "load", lambda rule: RequireHashes if rule == RequireHashes.id else load(rule))
     monkeypatch.setitem(all_codemods(), RequireHashes.id, RequireHashes)
     for key, value in verify_env().items():
