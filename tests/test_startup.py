@@ -35,6 +35,7 @@ HEAVY = {
     "signal": "builds three enums to wrap `_signal`, which the time budget uses directly",
     "glob": "a COPY source without a wildcard is a path to look up",
     "zlib": "only a sharded run hashes paths",
+    "dfmod.workspace.shard": "only --shard needs it",
     "importlib.util": "tree-sitter's compiled modules are loaded by their loader alone",
     "argparse": "a plain command line is read without it (dfmod.cli._plain_args): ~9 ms with gettext",
     "gettext": "argparse's: it looks for a catalog on disk for each of argparse's strings",

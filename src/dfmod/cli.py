@@ -553,7 +553,6 @@ def _run(args: SimpleNamespace) -> int:
     from dfmod.workspace.discovery import Discovery, Found, discover, display_path
     from dfmod.workspace.kinds import classify
     from dfmod.workspace.runner import FileResult, process_text, run
-    from dfmod.workspace.shard import AUTO, ShardError, resolve
     from dfmod.workspace.targets import plan
 
     args.format = _output_format(args)
@@ -574,7 +573,15 @@ def _run(args: SimpleNamespace) -> int:
             raise InputError("--add-ignore", "writes files on disk: not with --stdin-filename")
         if getattr(args, "add_ignore", False) and (args.baseline or args.write_baseline):
             raise InputError("--add-ignore", "comments and a baseline are alternatives: pick one")
-        shard = None if args.stdin_filename else resolve(args.shard, os.environ)
+        shard = None
+        if args.shard is not None and not args.stdin_filename:
+            from dfmod.workspace.shard import AUTO, ShardError, resolve  # loaded by --shard's type
+
+            try:
+                shard = resolve(args.shard, os.environ)
+            except ShardError as error:
+                _error(str(error))
+                return EXIT_ERROR
         roots = Project.of(args.paths).roots  # what shards and json-lines paths are keyed by
         if args.context is not None and not os.path.isdir(args.context):
             raise InputError(args.context, "--context: no such directory")
@@ -596,7 +603,7 @@ def _run(args: SimpleNamespace) -> int:
     except KeyError as error:
         _error(f"unknown codemod id: {error.args[0]} (see `dfmod rules`)")
         return EXIT_ERROR
-    except (ConfigError, InputError, ShardError) as error:
+    except (ConfigError, InputError) as error:
         _error(str(error))
         return EXIT_ERROR
     if shard is not None and args.shard == AUTO:  # say what was taken from the environment
