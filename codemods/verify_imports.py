@@ -130,18 +130,6 @@ from dfmod.semantic.environments import (
     program_environment,
 )
 from dfmod.semantic.interpreters import image_python, lacks, read_user_bases, user_bases, venv_python
-from dfmod.semantic.pydeps import (
-    import_names,
-    is_stdlib,
-    is_tooling,
-    normalize_name,
-    parse_requirement,
-    read_pyproject,
-    read_requirements,
-    top_level_imports,
-    verification_module,
-    wheel_import_names,
-)
 from dfmod.semantic.runtime import Runtime, launcher_words, runtime
 from dfmod.semantic.state import account, known_env, resolve_in, resolve_path, user_before
 from dfmod.semantic.tools import PIP_VALUE_OPTIONS, ToolCall, basename, is_python, is_test, tool_call
@@ -183,12 +171,18 @@ class _Wanted:
         self.scripts = {} if scripts is None else scripts
 
     def module(self, name: str, reason: str) -> None:
+        # pydeps is imported where an install or an app module is read: a file whose CMD
+        # is not exposed to a miss (most files) needs none of it, and it costs start-up.
+        from dfmod.semantic.pydeps import is_stdlib, verification_module
+
         if re.match(_MODULE, name) and not is_stdlib(name):
             self.modules.setdefault(verification_module(name), reason)
 
     def distribution(self, name: str, reason: str, known: dict[str, tuple[str, ...]]) -> None:
         """A distribution an install brings in: its modules where they are known (a wheel's
         own metadata first, then `IMPORT_NAMES`), else the distribution itself."""
+        from dfmod.semantic.pydeps import import_names, normalize_name
+
         modules = known.get(normalize_name(name))
         if modules is None:
             modules = import_names(name)
@@ -261,6 +255,8 @@ class VerifyImports(Codemod):
         condition (`if`, `case`, `[ "$DEV" = 1 ] && …`, a build argument), into another
         environment than the one CMD's interpreter runs in (or one dfmod cannot tell), into a
         `--target`/`--prefix` directory the interpreter does not search, and test tools."""
+        from dfmod.semantic.pydeps import is_tooling
+
         # The same install line is read once: thousands of `pip install -r requirements.txt`
         # would otherwise look for and parse the file thousands of times.
         installed: dict[tuple[str | None, ...], list[tuple[str, str]]] = {}
@@ -660,6 +656,8 @@ def _copied_to_usr(ctx: Context, final: Stage, prefix: str) -> bool:
 def _wheel_names(ctx: Context, call: ToolCall, copies: list[str]) -> dict[str, tuple[str, ...]]:
     """Import names read from the wheels of the install's `--find-links` directories that
     the build context holds (a wheel's own metadata is the surest source there is)."""
+    from dfmod.semantic.pydeps import normalize_name, wheel_import_names
+
     found: dict[str, tuple[str, ...]] = {}
     for link in call.option_values("-f", "--find-links"):
         if link is None or "://" in link:
@@ -765,6 +763,8 @@ def _read_imports(path: str) -> list[str]:
     """The module's top-level imports — none when it extends `sys.path` itself
     (`sys.path.insert(0, "/app/vendor")`, `site.addsitedir`): what it imports then comes
     from directories no check outside the app can see."""
+    from dfmod.semantic.pydeps import top_level_imports
+
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             source = handle.read()
@@ -785,6 +785,8 @@ def _python_version(doc: Dockerfile, final: Stage) -> str | None:
 def _installed(ctx: Context, call: ToolCall, copies: list[str],
                version: str | None) -> Iterator[tuple[str, str]]:
     """(distribution, reason) for everything an install command brings in."""
+    from dfmod.semantic.pydeps import parse_requirement, read_pyproject, read_requirements
+
     if call.tool in ("uv", "poetry") and call.subcommand in ("sync", "install"):
         path = _context_file(ctx, copies, "pyproject.toml")
         if path is not None:
@@ -840,6 +842,8 @@ def _installed(ctx: Context, call: ToolCall, copies: list[str],
 
 def _project(ctx: Context, copies: list[str], target: str,
              version: str | None) -> Iterator[tuple[str, str]]:
+    from dfmod.semantic.pydeps import read_pyproject
+
     if "://" in target or target.startswith("git+"):
         return
     path = _context_file(ctx, copies, posixpath.join(target, "pyproject.toml"))
@@ -915,6 +919,8 @@ def _looked_up(code: str) -> set[str]:
     """The distributions a `python -c` program looks up: `distribution('x')`, `d('x')`,
     `version('x')` (normalised)."""
     import ast  # only a `python -c` probe needs it: not loaded at start-up
+
+    from dfmod.semantic.pydeps import normalize_name
 
     try:
         tree = ast.parse(code)

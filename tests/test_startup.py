@@ -43,6 +43,7 @@ HEAVY = {
     "dfmod.codemods.masked_failure": "its file has no `||` (registry.Deferred)",
     "dfmod.semantic.masking": "only a chain with `||` needs it",
     "dfmod.semantic.findcmd": "only an `rm` or a `find` needs it",
+    "dfmod.semantic.pydeps": "only an install or an app module verify-imports reads needs it",
     "dfmod.workspace.gitignore": "only a directory walk reads .gitignore files",
     "dfmod.linting.companions": "only an applied fix can change a companion file",
     "dfmod.workspace.repopath": "only json-lines records name the repository path",
