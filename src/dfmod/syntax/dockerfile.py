@@ -14,11 +14,6 @@ import re
 from collections.abc import Callable
 from functools import cached_property
 
-try:  # the json module's string decoder: (text, index after the opening quote, strict)
-    from _json import scanstring as _scanstring
-except ImportError:  # pragma: no cover (an interpreter without CPython's accelerator)
-    from json.decoder import scanstring as _scanstring
-
 from dfmod.syntax.document import DocumentError, TextDocument
 from dfmod.syntax.records import Record
 from dfmod.syntax.shell import ShellScript, is_posix_shell, parse_shell
@@ -538,8 +533,7 @@ def _json_array(args: str) -> list[str] | None:
     `json.Decoder.Decode` does) if it is an array of strings.
 
     Read here rather than by `json` (whose import is about 3 ms of a check's start-up): an
-    array of anything but strings is no exec form, so only strings need decoding, and
-    they are decoded by the json module's own string scanner (`_json`, compiled)."""
+    array of anything but strings is no exec form, so only strings need decoding (`_json_string`)."""
     text = args.lstrip(_GO_SPACE)
     if not text.startswith("["):
         return None
@@ -549,7 +543,7 @@ def _json_array(args: str) -> list[str] | None:
         return values
     while text.startswith('"', index):
         try:
-            value, index = _scanstring(text, index + 1, True)
+            value, index = _json_string(text, index + 1)
         except ValueError:  # not JSON: an unterminated string, a control character…
             return None
         values.append(value)
@@ -560,6 +554,22 @@ def _json_array(args: str) -> list[str] | None:
             return None
         index = _json_space(text, index + 1)
     return None  # not a string: a number, an object, `]` after a comma, the end
+
+
+def _json_string(text: str, start: int) -> tuple[str, int]:
+    """The JSON string whose opening quote is before `start`, and the index after its
+    closing one; `ValueError` if it is not one. A string without a backslash is its text
+    (`"python"`); one with escapes is read by the json module's own string scanner, in
+    strict mode (its compiled module is loaded only then)."""
+    end = text.find('"', start)
+    value = text[start:end]
+    if end >= 0 and "\\" not in value and (not value or min(value) >= " "):
+        return value, end + 1
+    try:
+        from _json import scanstring
+    except ImportError:  # pragma: no cover (an interpreter without CPython's accelerator)
+        from json.decoder import scanstring
+    return scanstring(text, start, True)  # type: ignore[no-any-return]
 
 
 def _json_space(text: str, index: int) -> int:
