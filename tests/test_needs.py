@@ -75,7 +75,7 @@ def _findings(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict])
 
 def _unneeded(codemod: type[Codemod], doc: Dockerfile, options: dict[str, dict]) -> bool:
     """Whether `codemod` finds something in `doc` although none of its needs is there."""
-    if spellings.holds(doc.searchable, codemod.needs):
+    if spellings.holds(doc.searchable, codemod.needs, codemod.also_needs):
         return False
     return bool(_findings(codemod, doc, options))
 
@@ -122,6 +122,8 @@ def test_a_wrong_need_is_caught() -> None:
     wrong = type("Wrong", (CODEMODS["masked-install-failure"],), {"needs": ("poetry",)})
     assert _unneeded(wrong, doc, {})
     assert not _unneeded(CODEMODS["masked-install-failure"], doc, {})
+    also = type("Wrong", (CODEMODS["masked-install-failure"],), {"also_needs": ("poetry",)})
+    assert _unneeded(also, doc, {})
 
 
 def _engine_rules(text: str, path: str) -> list[str]:
@@ -150,11 +152,12 @@ def _cut(doc: Dockerfile, needs: tuple[str, ...]) -> str | None:
 def test_a_need_cut_by_a_line_continuation_is_still_found(tmp_path: Path) -> None:
     for name, doc in _example_documents(tmp_path):
         rule = name.rsplit("-", 1)[0]
-        cut = _cut(doc, CODEMODS[rule].needs)
-        if cut is None:
-            continue
-        assert rule in _engine_rules(cut, doc.path), (name, cut)
-        assert _engine_rules(cut, doc.path) == _engine_rules(doc.text, doc.path), name
+        for needs in (CODEMODS[rule].needs, CODEMODS[rule].also_needs):
+            cut = _cut(doc, needs)
+            if cut is None:
+                continue
+            assert rule in _engine_rules(cut, doc.path), (name, cut)
+            assert _engine_rules(cut, doc.path) == _engine_rules(doc.text, doc.path), name
 
 
 # Each: the rule, a Dockerfile it reports, and how to spell its need the hard way there.
@@ -202,6 +205,17 @@ _HARD = [
      "FROM python:3.12 AS build\nRUN python -m venv /opt/venv && /opt/venv/bin/pip install fastapi\n"
      "FROM python:3.12-slim\nCOPY --from=build /opt/venv /opt/venv\n"
      "ENTRYPOINT [\"/opt/venv/bin/uvicorn\", \"main:app\"]\n", "ENTRYPOINT", "Entry\\\nPoint"),
+    ("verify-imports",
+     "FROM python:3.12 AS build\nRUN python -m venv /opt/venv && /opt/venv/bin/pip install fastapi\n"
+     "FROM python:3.12-slim\nCOPY --from=build /opt/venv /opt/venv\n"
+     "CMD [\"/opt/venv/bin/python\", \"-m\", \"uvicorn\", \"main:app\"]\n", "--from", "--fr\\\nom"),
+    ("verify-imports", "RUN pip install --user -r requirements.txt\nUSER nobody\nCMD uvicorn main:app\n",
+     "--user", "--us'er'"),
+    ("verify-imports", "RUN pip install -r requirements.txt || true\nCMD uvicorn main:app\n", "||", "|\\\n|"),
+    ("verify-imports", "RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt\n"
+     "CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\"]\n", "venv /", 'v"env" /'),
+    ("verify-imports", "ENV VIRTUAL_ENV=/opt/venv\nRUN /opt/venv/bin/pip install -r requirements.txt\n"
+     "CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\"]\n", "VIRTUAL_ENV", "VIRTUAL_\\\nENV"),
     ("copy-before-install", "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
      "pip install", "p'ip' install"),
     ("copy-before-install", "WORKDIR /app\nCOPY . .\nRUN poetry install --no-root\n",

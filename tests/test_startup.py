@@ -54,6 +54,11 @@ HEAVY = {
     "warnings": "the importlib package imports it (the codemods are loaded with __import__)",
     "bisect": "it loads a compiled module; only findings and fixes need a binary search",
     "dfmod.codemods.user_site_not_on_path": "its file has no USER, --user or PIP_USER",
+    "dfmod.codemods.verify_imports": "its file shows no way for the packages to miss CMD's Python (also_needs)",
+    "dfmod.semantic.runtime": "only verify-imports reads what CMD runs",
+    "dfmod.semantic.venvs": "only rules that follow a venv need it",
+    "dfmod.semantic.interpreters": "only rules that follow a venv or a user base need it",
+    "dfmod.semantic.environments": "only rules that ask which environment an install writes to need it",
 }
 
 
@@ -84,3 +89,4 @@ def test_a_clean_dockerfile_check_imports_nothing_heavy(tmp_path: Path) -> None:
     loaded = {name: why for name, why in HEAVY.items()
               if any(module == name or module.startswith(name + ".") for module in imported)}
     assert not loaded, loaded
+

@@ -294,7 +294,7 @@ def injected(monkeypatch: pytest.MonkeyPatch) -> None:
 
     load = registry.load
     monkeypatch.setitem(registry.TABLE, RequireHashes.id,
-                        ("-", RequireHashes.__name__, "dockerfile", RequireHashes.needs))
+                        ("-", RequireHashes.__name__, "dockerfile", RequireHashes.needs, ()))
     monkeypatch.setattr(registry, "load", lambda rule: RequireHashes if rule == RequireHashes.id else load(rule))
     monkeypatch.setitem(all_codemods(), RequireHashes.id, RequireHashes)
     for key, value in verify_env().items():

@@ -111,6 +111,9 @@ class Codemod:
     # checks the claim on every golden input, example and corpus-dev file, running each
     # codemod without the skip.
     needs: ClassVar[tuple[str, ...]] = ()
+    # And one of these as well, where a finding takes two things the file must show (a CMD
+    # that starts Python, and a way for its packages to miss it): tested the same way.
+    also_needs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         unknown = set(options or {}) - set(self.default_options)

@@ -16,7 +16,7 @@ from collections import Counter
 from dfmod.linting import suppressions
 from dfmod.linting.codemod import Codemod, Context, Surroundings
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, apply_edits, conflict
-from dfmod.linting.needs import unquoted
+from dfmod.linting.needs import found_in, unquoted
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.records import Record
 
@@ -80,8 +80,8 @@ def check(doc: Document, codemods: list[Codemod], settings: Settings | None = No
     findings: list[Finding] = []
     readable = unquoted(doc.searchable)
     for codemod in codemods:
-        if codemod.needs and not any(needed in readable for needed in codemod.needs):
-            continue  # it cannot report on this document (Codemod.needs)
+        if not found_in(readable, codemod.needs, codemod.also_needs):
+            continue  # it cannot report on this document (Codemod.needs, also_needs)
         findings.extend(codemod.check(ctx))
     report_unused = settings.report_unused_suppressions if settings else True
     findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},

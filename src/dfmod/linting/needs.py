@@ -51,12 +51,17 @@ def keyword_cases(*keywords: str) -> tuple[str, ...]:
     return spellings(*keywords, any_case=True)
 
 
-def holds(text: str, needs: tuple[str, ...]) -> bool:
-    """Whether one of `needs` is in `text` once unquoted (no needs: always)."""
-    if not needs:
+def holds(text: str, needs: tuple[str, ...], also_needs: tuple[str, ...] = ()) -> bool:
+    """Whether one of `needs` is in `text` once unquoted, and one of `also_needs` too (no
+    needs: always)."""
+    if not needs and not also_needs:
         return True
-    readable = unquoted(text)
-    return any(needed in readable for needed in needs)
+    return found_in(unquoted(text), needs, also_needs)
+
+
+def found_in(readable: str, needs: tuple[str, ...], also_needs: tuple[str, ...] = ()) -> bool:
+    """`holds` on text that is `unquoted` already (the engine unquotes a document once)."""
+    return all(not group or any(needed in readable for needed in group) for group in (needs, also_needs))
 
 
 def mentions(instruction: Instruction, needs: tuple[str, ...]) -> bool:

@@ -26,30 +26,32 @@ if TYPE_CHECKING:
 
 PACKAGE = "dfmod.codemods"  # the top-level `codemods/` folder, as the wheel ships it
 
-# id: (module in PACKAGE, class, document kind, needs), in id order. The needs are the
-# codemod's own (`Codemod.needs`), here so that a run imports a codemod only for a document
-# that holds one of them (`Deferred`).
-TABLE: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+# id: (module in PACKAGE, class, document kind, needs, also_needs), in id order. The needs
+# are the codemod's own (`Codemod.needs`, `Codemod.also_needs`), here so that a run imports a
+# codemod only for a document that holds them (`Deferred`).
+TABLE: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
     "cache-mount-no-cache-dir": ("cache_mount_no_cache_dir", "CacheMountNoCacheDir", "dockerfile",
-                                 spellings("mount")),
-    "compose-depends-on-healthy": ("compose_depends_on_healthy", "ComposeDependsOnHealthy", "compose", ()),
-    "compose-missing-healthcheck": ("compose_missing_healthcheck", "ComposeMissingHealthcheck", "compose", ()),
-    "compose-obsolete-version": ("compose_obsolete_version", "ComposeObsoleteVersion", "compose", ()),
-    "compose-secret-literal": ("compose_secret_literal", "ComposeSecretLiteral", "compose", ()),
-    "compose-unpinned-image": ("compose_unpinned_image", "ComposeUnpinnedImage", "compose", ()),
+                                 spellings("mount"), ()),
+    "compose-depends-on-healthy": ("compose_depends_on_healthy", "ComposeDependsOnHealthy", "compose", (), ()),
+    "compose-missing-healthcheck": ("compose_missing_healthcheck", "ComposeMissingHealthcheck", "compose", (), ()),
+    "compose-obsolete-version": ("compose_obsolete_version", "ComposeObsoleteVersion", "compose", (), ()),
+    "compose-secret-literal": ("compose_secret_literal", "ComposeSecretLiteral", "compose", (), ()),
+    "compose-unpinned-image": ("compose_unpinned_image", "ComposeUnpinnedImage", "compose", (), ()),
     "copy-before-install": ("copy_before_install", "CopyBeforeInstall", "dockerfile",
-                            spellings("pip", "uv", "poetry", "mount")),
-    "find-cleanup-errors": ("find_cleanup_errors", "FindCleanupErrors", "dockerfile", spellings("find")),
-    "keep-dist-info": ("keep_dist_info", "KeepDistInfo", "dockerfile", spellings("info", any_case=True)),
-    "masked-failure": ("masked_failure", "MaskedFailure", "dockerfile", ("||", "<<")),
-    "masked-install-failure": ("masked_install_failure", "MaskedInstallFailure", "dockerfile", ("||",)),
-    "pip-cache-purge": ("pip_cache_purge", "PipCachePurge", "dockerfile", spellings("purge", "remove")),
+                            spellings("pip", "uv", "poetry", "mount"), ()),
+    "find-cleanup-errors": ("find_cleanup_errors", "FindCleanupErrors", "dockerfile", spellings("find"), ()),
+    "keep-dist-info": ("keep_dist_info", "KeepDistInfo", "dockerfile", spellings("info", any_case=True), ()),
+    "masked-failure": ("masked_failure", "MaskedFailure", "dockerfile", ("||", "<<"), ()),
+    "masked-install-failure": ("masked_install_failure", "MaskedInstallFailure", "dockerfile", ("||",), ()),
+    "pip-cache-purge": ("pip_cache_purge", "PipCachePurge", "dockerfile", spellings("purge", "remove"), ()),
     "undefined-env-var": ("undefined_env_var", "UndefinedEnvVar", "dockerfile",
-                          ("PYTHONPATH", "LD_LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH")),
+                          ("PYTHONPATH", "LD_LIBRARY_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"), ()),
     "user-site-not-on-path": ("user_site_not_on_path", "UserSiteNotOnPath", "dockerfile",
-                              spellings("user", any_case=True)),
-    "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile", spellings("from")),
-    "verify-imports": ("verify_imports", "VerifyImports", "dockerfile", keyword_cases("CMD", "YPO")),
+                              spellings("user", any_case=True), ()),
+    "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile", spellings("from"), ()),
+    "verify-imports": ("verify_imports", "VerifyImports", "dockerfile", keyword_cases("CMD", "YPO"),
+                       ("from", "--user", "PIP_USER", "-t", "--prefix", "||", "site-packages",
+                        "dist-packages", "venv", "sync", "poetry", "VIRTUAL_ENV")),
 }
 
 
@@ -58,7 +60,7 @@ def load(rule: str) -> type[Codemod]:
     """The class of codemod `rule` (a key of TABLE), importing its module on first use."""
     # Loaded by name, as a plug-in is: the codemods sit above this layer and import it.
     # (`__import__`, not importlib.import_module: the importlib package imports `warnings`.)
-    module, name, _, _ = TABLE[rule]
+    module, name, _, _, _ = TABLE[rule]
     __import__(f"{PACKAGE}.{module}")
     codemod: type[Codemod] = getattr(sys.modules[f"{PACKAGE}.{module}"], name)
     return codemod
@@ -72,15 +74,16 @@ def all_codemods() -> dict[str, type[Codemod]]:
 
 class Deferred:
     """Codemod `rule` before its module is imported: what a run asks of a codemod class
-    before a document needs it (`id`, `kind`, `needs`) comes from the TABLE; calling it
+    before a document needs it (`id`, `kind`, `needs`, `also_needs`) comes from the TABLE; calling it
     gives a `DeferredCodemod`; anything else imports the class and asks it."""
 
-    __slots__ = ("id", "kind", "needs")
+    __slots__ = ("id", "kind", "needs", "also_needs")
 
     def __init__(self, rule: str) -> None:
         self.id = rule
         self.kind = TABLE[rule][2]
         self.needs = TABLE[rule][3]
+        self.also_needs = TABLE[rule][4]
 
     def __call__(self, options: dict[str, Any] | None = None) -> Codemod | DeferredCodemod:
         if options:  # made now, so that wrong options are an error before any file
@@ -96,13 +99,14 @@ class Deferred:
 
 class DeferredCodemod:
     """An instance of a `Deferred` codemod (default options), made on first use: the engine
-    asks for `id` and `needs`, and calls `check` only on a document that holds a need."""
+    asks for `id` and the needs, and calls `check` only on a document that holds them."""
 
-    __slots__ = ("id", "needs", "_rule", "_codemod")
+    __slots__ = ("id", "needs", "also_needs", "_rule", "_codemod")
 
     def __init__(self, rule: Deferred) -> None:
         self.id = rule.id
         self.needs = rule.needs
+        self.also_needs = rule.also_needs
         self._rule = rule
         self._codemod: Codemod | None = None
 
@@ -121,7 +125,7 @@ class DeferredCodemod:
 def preload(kinds: set[str]) -> None:
     """Import the codemods of documents of `kinds` now: a run does this before the first
     file's time budget starts (and before workers fork), so a budget is spent on its file."""
-    for rule, (_, _, kind, _) in TABLE.items():
+    for rule, (_, _, kind, _, _) in TABLE.items():
         if kind in kinds:
             load(rule)
 
