@@ -105,12 +105,10 @@ def _installed_dfmod(directory: str) -> list[str]:
     paths = [path for path in sys.path if path.endswith("site-packages") and path != str(site)]
     Path(site, "_bench_dependencies.pth").write_text("\n".join(paths) + "\n")
     script = venv / "bin" / "dfmod"
-    # What pip writes for `dfmod = "dfmod.cli:main"` (its `import re` is part of every run).
-    script.write_text(f"#!{venv / 'bin' / 'python'}\n"
-                      "# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom dfmod.cli import main\n"
-                      "if __name__ == '__main__':\n"
-                      "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-                      "    sys.exit(main())\n")
+    # The script pip wrote for `[project.scripts]` (its `import re` is part of every run),
+    # moved to the venv's bin and started by the venv's interpreter.
+    written = Path(site, "bin", "dfmod").read_text().split("\n", 1)[1]
+    script.write_text(f"#!{venv / 'bin' / 'python'}\n{written}")
     script.chmod(0o755)
     return [str(script), "check"]
 

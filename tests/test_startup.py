@@ -13,7 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from precision import ROOT
+
 from corpus import CLEAN
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 # module: why it must not load on a clean Dockerfile check
 HEAVY = {
@@ -90,3 +97,27 @@ def test_a_clean_dockerfile_check_imports_nothing_heavy(tmp_path: Path) -> None:
               if any(module == name or module.startswith(name + ".") for module in imported)}
     assert not loaded, loaded
 
+
+def test_the_program_runs_main_and_leaves_its_objects_out_of_the_exit_collections(tmp_path: Path) -> None:
+    """`dfmod` and `python -m dfmod` run `cli.entry`: what `main` prints and returns, all of
+    it (stdout is still flushed at exit), with the run's objects frozen before Python's exit
+    collects them."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"dfmod": "dfmod.cli:entry"}
+    for number in range(40):  # a long report: more than one buffer of output
+        (tmp_path / f"{number}.Dockerfile").write_text(
+            "FROM python:3.12-slim\nRUN pip install flask || true\nRUN pip install uvicorn || echo no\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DFMOD")}
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *command], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    args = ["check", "--output-format", "concise", "."]
+    by_main = run("-c", "import sys\nfrom dfmod.cli import main\nsys.exit(main())", *args)
+    by_module = run("-m", "dfmod", *args)
+    assert by_main.returncode == by_module.returncode == 1
+    assert by_module.stdout == by_main.stdout
+    assert by_module.stdout.count("masked-install-failure") == 80
+    frozen = run("-c", "import gc, sys\nfrom dfmod.cli import entry\ncode = entry()\n"
+                       "print(code, gc.get_freeze_count() > 1000)", *args)
+    assert frozen.stdout.splitlines()[-1] == "1 True"

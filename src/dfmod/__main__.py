@@ -2,6 +2,6 @@
 
 import sys
 
-from dfmod.cli import main
+from dfmod.cli import entry
 
-sys.exit(main())
+sys.exit(entry())
