@@ -66,6 +66,8 @@ HEAVY = {
     "dfmod.semantic.venvs": "only rules that follow a venv need it",
     "dfmod.semantic.interpreters": "only rules that follow a venv or a user base need it",
     "dfmod.semantic.environments": "only rules that ask which environment an install writes to need it",
+    "dfmod.linting.suppressions": "only a file with a `dfmod:` comment has a suppression to read",
+    "dfmod.linting.located": "only a finding is placed at a line and column",
 }
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dfmod.linting import suppressions
 from dfmod.linting.codemod import Codemod, Context, Surroundings
 from dfmod.linting.edits import Applicability, Edit, Finding, Fix, apply_edits, conflict
 from dfmod.linting.needs import found_in, unquoted
@@ -73,7 +72,9 @@ class Outcome(Record):
 
 def check(doc: Document, codemods: list[Codemod], settings: Settings | None = None) -> list[Finding]:
     """Every finding of every codemod on `doc`, in file order."""
-    if suppressions.skips_file(doc.text):
+    # Every suppression comment has this mark: a file without it imports no suppressions.
+    suppressions = _suppressions() if "dfmod:" in doc.text else None
+    if suppressions is not None and suppressions.skips_file(doc.text):
         return []
     ctx = Context(doc, settings.options if settings else None,  # type: ignore[arg-type]
                   settings.surroundings if settings else None)
@@ -84,10 +85,18 @@ def check(doc: Document, codemods: list[Codemod], settings: Settings | None = No
             continue  # it cannot report on this document (Codemod.needs, also_needs)
         findings.extend(codemod.check(ctx))
     report_unused = settings.report_unused_suppressions if settings else True
-    findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},
-                                  report_unused)
+    if suppressions is not None:
+        findings = suppressions.apply(doc, findings, {codemod.id for codemod in codemods},
+                                      report_unused)
     findings.sort(key=lambda item: (item.span.start, item.rule, item.span.end))
     return findings
+
+
+def _suppressions() -> Any:
+    """`dfmod.linting.suppressions`, imported for a file that has a suppression comment."""
+    from dfmod.linting import suppressions
+
+    return suppressions
 
 
 def fix(doc: Document, settings: Settings) -> Outcome:
@@ -137,7 +146,7 @@ def add_ignores(doc: Document, settings: Settings) -> Ignored:
     """
     codemods = settings.instances(doc.kind)
     findings = check(doc, codemods, settings)
-    ignores = suppressions.ignore_edits(doc, findings)
+    ignores = _suppressions().ignore_edits(doc, findings)
     if not ignores.edits:
         return Ignored(doc, findings, 0)
     try:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dfmod.linting.edits import Applicability, Finding
-from dfmod.linting.located import Located
 from dfmod.workspace.discovery import display_path
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
+if TYPE_CHECKING:
+    from dfmod.linting.located import Located
 
 
 def _repo_path(path: str, roots: tuple[str, ...] | None) -> str:

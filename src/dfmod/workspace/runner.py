@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from dfmod.linting.engine import Settings, add_ignores, check, fix
-from dfmod.linting.located import Located
 from dfmod.linting.registry import preload
 from dfmod.syntax.document import DocumentError
 from dfmod.syntax.parsing import parse
@@ -29,6 +28,8 @@ from dfmod.workspace.targets import Target
 TYPE_CHECKING = False  # not typing's: importing typing costs ~7 ms (tests/test_startup.py)
 if TYPE_CHECKING:
     from dfmod.linting.edits import Finding
+    from dfmod.linting.located import Located
+    from dfmod.syntax.document import Document
 
 
 class FileResult(Record):
@@ -126,19 +127,19 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     settings = replace(settings, surroundings=surroundings(target, doc))
     if mode == "check":
         findings = check(doc, settings.instances(doc.kind), settings)
-        result.findings = [Located.of(doc, item) for item in findings]
+        result.findings = _placed(doc, findings)
         if not result.findings:  # the full format shows the lines of findings; else not needed:
             result.before = None  # keep memory flat over thousands of files
         return result, []
     if mode == "ignore":
         ignored = add_ignores(doc, settings)
         result.after, result.comments = ignored.doc.text, ignored.comments
-        result.findings = [Located.of(ignored.doc, item) for item in ignored.findings]
+        result.findings = _placed(ignored.doc, ignored.findings)
         return result, [(source, result.after)] if result.changed else []
     outcome = fix(doc, settings)
     result.after = outcome.text
     result.applied = len(outcome.applied)
-    result.findings = [Located.of(outcome.doc, item) for item in outcome.findings]
+    result.findings = _placed(outcome.doc, outcome.findings)
     refused: list[OutsideProject] = []
     companions = _companions(outcome.applied, refused) if outcome.applied else []
     writes: Writes = [(source, outcome.text)] if mode == "fix" and result.changed else []
@@ -150,6 +151,16 @@ def _process(source: SourceFile, target: Target, overrides: Overrides | Settings
     result.companions += [FileResult(error.path, outside=str(error), companion=True)
                           for error in refused]
     return result, writes
+
+
+def _placed(doc: Document, findings: list[Finding]) -> list[Located]:
+    """`findings` with the line and column of each (`Located`, imported for a file that has
+    findings: a clean check needs none)."""
+    if not findings:
+        return []
+    from dfmod.linting.located import Located
+
+    return [Located.of(doc, item) for item in findings]
 
 
 def _companions(applied: list[Finding], refused: list[OutsideProject]) -> list[tuple[SourceFile, str]]:
