@@ -74,6 +74,8 @@ JUNIT_ATTRIBUTES = {
                    "hostname", "id", "package", "file", "log", "url", "version"}),
     "testcase": (("name", "classname"), {"name", "time", "classname", "group"}),
     "failure": (("message", "type"), {"message", "type"}),
+    "skipped": ((), {"message", "type"}),  # `dfmod verify`'s report only, as are the two below
+    "system-out": ((), set()),
 }
 
 
@@ -294,10 +296,10 @@ def test_gitlab_report_of_a_clean_tree_is_an_empty_array(tmp_path: Path) -> None
 # --- junit -------------------------------------------------------------------------------
 
 
-def check_junit(document: str) -> ET.Element:
+def check_junit(document: str, case_children: tuple[list[str], ...] = ([], ["failure"])) -> ET.Element:
     """The report as GitLab and Jenkins read it: testsuites > testsuite > testcase >
-    failure, with the attributes they need and no other than junit-10.xsd allows, and
-    counts that add up."""
+    failure (or one of `case_children`), with the attributes they need and no other than
+    junit-10.xsd allows, and counts that add up."""
     root = ET.fromstring(document)
     assert root.tag == "testsuites"
     for element in root.iter():
@@ -312,7 +314,8 @@ def check_junit(document: str) -> ET.Element:
         assert int(suite.get("failures", "")) == sum(len(case.findall("failure")) for case in cases)
         assert all(case.get("classname") == suite.get("name") for case in cases)
         for case in cases:
-            assert [child.tag for child in case] in ([], ["failure"])
+            assert [child.tag for child in case] in case_children
+        assert int(suite.get("skipped", "0")) == sum(len(case.findall("skipped")) for case in cases)
     assert int(root.get("tests", "")) == sum(int(suite.get("tests", "")) for suite in suites)
     assert int(root.get("failures", "")) == sum(int(suite.get("failures", "")) for suite in suites)
     return root
@@ -404,10 +407,20 @@ def test_exit_zero_quiet_and_exit_non_zero_on_fix(tmp_path: Path) -> None:
 
 def test_verify_takes_output_format_and_its_old_name(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\n")
-    for args in (["--output-format", "concise"], ["--format", "text"], ["--output-format", "json"]):
+    nothing = "Nothing to verify: dfmod changes nothing in 1 file.\n"
+    for args in (["--output-format", "concise"], ["--format", "text"]):
         result = dfmod("verify", *args, ".", cwd=tmp_path)
-        assert (result.returncode, result.stdout) == (0, "Nothing to verify: dfmod changes nothing in 1 file.\n")
+        assert (result.returncode, result.stdout) == (0, nothing)
     assert dfmod("verify", "--output-format", "gitlab", ".", cwd=tmp_path).returncode == 2
+    # A machine format's stdout is its report, empty here; what is said goes to stderr.
+    result = dfmod("verify", "--output-format", "json", ".", cwd=tmp_path)
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], nothing)
+    sarif = json.loads(dfmod("verify", "--output-format", "sarif", ".", cwd=tmp_path).stdout)
+    assert sarif["runs"][0]["results"] == []
+    junit = dfmod("verify", "--output-format", "junit", ".", cwd=tmp_path)
+    assert check_junit(junit.stdout).get("tests") == "0" and junit.stderr == nothing
+    quiet = dfmod("verify", "-q", ".", cwd=tmp_path)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
 def test_formats_are_imported_only_when_chosen(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from test_output_formats import check_junit
+
 from dfmod.linting import Applicability, Codemod, Context, Edit, Finding, Fix
 from dfmod.linting.engine import Settings
 from dfmod.linting.registry import all_codemods
@@ -19,6 +21,7 @@ from dfmod.verify import buildlog, report
 from dfmod.verify.core import (
     BEFORE_FAILS,
     KEEPS,
+    NOT_BUILT,
     SURFACES,
     WITHHELD,
     FileVerification,
@@ -290,6 +293,28 @@ def test_json_sarif_and_github_carry_the_verdict(tmp_path: Path) -> None:
     annotations = report.github(items).splitlines()
     assert len(annotations) == 2 and annotations[1].startswith("::warning file=")
     assert "BuildKit: keeps the build working" in annotations[1]
+
+
+def test_junit_fails_exactly_the_fixes_that_are_not_proven(tmp_path: Path) -> None:
+    """One case per fix: the withheld one fails with its verdict, the one that keeps the
+    build passes with it as output, and a fix outside a Dockerfile is skipped; in the
+    elements and attributes Jenkins's junit-10.xsd allows (test_output_formats.check_junit)."""
+    items = _entries(tmp_path)
+    not_built = report.Entry("compose.yaml", items[1].applied, report.Verdict(
+        NOT_BUILT, "not built: dfmod verify builds Dockerfiles"))
+    root = check_junit(report.junit([*items, not_built]),
+                       case_children=([], ["failure"], ["skipped"], ["system-out"]))
+    assert (root.get("tests"), root.get("failures")) == ("3", "1")
+    dockerfile, compose = root.findall("testsuite")
+    assert (dockerfile.get("name"), compose.get("name"), compose.get("skipped")) == ("Dockerfile", "compose.yaml", "1")
+    withheld, keeps = dockerfile.findall("testcase")
+    assert withheld.get("name") == "zz-require-hashes at 2:5"
+    failure = withheld.find("failure")
+    assert failure is not None and failure.get("type") == WITHHELD
+    assert failure.get("message", "").startswith("breaks the build: with this fix the RUN at line 2 exits 1")
+    assert (failure.text or "").startswith("Dockerfile:2:5: zz-require-hashes breaks the build")
+    assert keeps.findtext("system-out", "").endswith("undefined-env-var keeps the build working (passes → passes)")
+    assert compose.find("testcase/skipped") is not None
 
 
 def test_pr_rows_say_before_and_after(tmp_path: Path) -> None:

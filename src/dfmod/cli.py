@@ -284,6 +284,7 @@ def _verify_options(verify: Options) -> None:
     verify.add_argument("--output-format", "--format", dest="format", choices=[*VERIFY_FORMATS, *ALIASES],
                         default="concise", metavar="FORMAT", help=f"{', '.join(VERIFY_FORMATS)} "
                         "(text: concise); default: concise")
+    exit_options(verify, "even if a fix is not proven")
     verify_options(verify, flag=False)
 
 
@@ -332,7 +333,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Options], None]]] = {
 
 CHECK_FORMATS = ("concise", "full", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 HUMAN_FORMATS = ("concise", "full")  # what `apply --fix` writes to stderr
-VERIFY_FORMATS = ("concise", "json", "json-lines", "sarif", "github")
+VERIFY_FORMATS = ("concise", "json", "json-lines", "sarif", "github", "junit")
 ALIASES = {"text": "concise"}  # the name before --output-format had `full`
 
 
@@ -342,10 +343,14 @@ def reporting(sub: Options, formats: tuple[str, ...], what: str) -> None:
                      metavar="FORMAT", help=f"{', '.join(formats)} (text: concise); {what}")
     sub.add_argument("--show-fixes", action="store_true",
                      help="with --output-format full: show each fix as the lines it changes")
-    sub.add_argument("--exit-zero", action="store_true",
-                     help="exit 0 even if findings remain (errors still exit 2)")
+    exit_options(sub, "even if findings remain")
+
+
+def exit_options(sub: Options, zero_when: str) -> None:
+    """`--exit-zero` and `-q/--quiet`, for `check`, `apply` and `verify` alike."""
+    sub.add_argument("--exit-zero", action="store_true", help=f"exit 0 {zero_when} (errors still exit 2)")
     sub.add_argument("--quiet", "-q", action="store_true",
-                     help="no summary line: only findings and errors")
+                     help="no summary line: only the results and errors")
 
 
 def verify_options(sub: Options, flag: bool) -> None:

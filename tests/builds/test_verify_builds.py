@@ -322,6 +322,30 @@ def test_apply_fix_verify_withholds_the_fix_that_breaks_the_build(
     shutil.rmtree(kept)
 
 
+def test_verify_exit_zero_quiet_junit_reports_the_withheld_fix_as_a_failed_case(
+        tmp_path: Path, injected: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--exit-zero` keeps a CI step green, `-q` drops what is said besides the report, and
+    the JUnit report fails the case of the fix the build withholds."""
+    import xml.etree.ElementTree as ET
+
+    from dfmod.cli import main
+
+    dockerfile = write_cases(tmp_path, ("breaks",)) / "breaks/Dockerfile"
+    status = main(["verify", "--exit-zero", "-q", "--output-format", "junit", "--jobs", "1", "--network", "host",
+                   str(dockerfile)])
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    root = ET.fromstring(out)
+    assert (root.get("tests"), root.get("failures")) == ("2", "1")
+    [failure] = root.findall("testsuite/testcase/failure")
+    assert failure.get("type") == "withheld" and (failure.get("message") or "").startswith("breaks the build")
+    assert "verified with BuildKit" not in err and "building" not in err, err
+    assert dockerfile.read_text() == BREAKS  # verify writes nothing
+    kept = _kept_dir(err)
+    if kept is not None:
+        shutil.rmtree(kept)
+
+
 def test_pr_verify_puts_the_table_in_the_body_and_commits_no_broken_fix(
         tmp_path: Path, injected: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         update_golden: bool) -> None:

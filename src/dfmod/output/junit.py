@@ -34,7 +34,7 @@ PASSED = "no findings"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_text(text: str) -> str:
+def xml_text(text: str) -> str:
     """`text` with what XML cannot carry replaced by U+FFFD: a message quotes the file."""
     return _NOT_XML.sub("\ufffd", text)
 
@@ -47,7 +47,7 @@ class Junit:
         self.files: list[tuple[str, list[Located]]] = []
 
     def add(self, path: str, items: list[Located]) -> None:
-        self.files.append((_xml_text(display_path(path)), items))
+        self.files.append((xml_text(display_path(path)), items))
 
     def _failure_text(self, item: Located) -> str:
         rule = item.finding.rule
@@ -73,8 +73,8 @@ class Junit:
             for item in items:
                 case = ET.SubElement(suite, "testcase", name=f"{item.finding.rule} at {item.line}:{item.column}",
                                      classname=path)
-                failure = ET.SubElement(case, "failure", message=_xml_text(item.finding.message),
+                failure = ET.SubElement(case, "failure", message=xml_text(item.finding.message),
                                         type=item.finding.rule)
-                failure.text = _xml_text(self._failure_text(item))
+                failure.text = xml_text(self._failure_text(item))
         ET.indent(root)
         return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

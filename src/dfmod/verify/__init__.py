@@ -79,9 +79,10 @@ class Verification:
         return summary(self.entries())
 
 
-def verify(jobs: Sequence[FileJob], args: SimpleNamespace, progress: bool = False) -> Verification:
-    """Build and probe every Dockerfile job (others get "not built"). Raises VerifyError
-    when no Docker daemon answers."""
+def verify(jobs: Sequence[FileJob], args: SimpleNamespace, progress: bool = False,
+           quiet: bool = False) -> Verification:
+    """Build and probe every Dockerfile job (others get "not built"); `quiet`: without the
+    line that says what is built. Raises VerifyError when no Docker daemon answers."""
     from concurrent.futures import ThreadPoolExecutor
 
     outcome = Verification()
@@ -95,8 +96,9 @@ def verify(jobs: Sequence[FileJob], args: SimpleNamespace, progress: bool = Fals
         session = Session(docker, options, probes=not args.no_probes, smoke=tuple(args.smoke or ()),
                           keep_images=args.keep_images)
         count = len(dockerfiles)
-        sys.stderr.write(f"dfmod verify: building {count} Dockerfile{'s' if count != 1 else ''} "
-                         f"before and after the fixes with `{outcome.builder}` (Docker {version})\n")
+        if not quiet:
+            sys.stderr.write(f"dfmod verify: building {count} Dockerfile{'s' if count != 1 else ''} "
+                             f"before and after the fixes with `{outcome.builder}` (Docker {version})\n")
         try:
             with ThreadPoolExecutor(max_workers=build_jobs(args)) as pool:
                 futures = {id(job): pool.submit(verify_file, session, job, number)
@@ -149,12 +151,19 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
         job = prepare(by_path[result.path], result.before, overrides, display_path(result.path))
         if job is not None:
             jobs.append(job)
+    quiet, exit_zero = getattr(args, "quiet", False), getattr(args, "exit_zero", False)
+    fmt = getattr(args, "format", "concise")  # `full` (from `apply --fix --verify`) reads as concise
+    human = fmt in ("concise", "full")  # else the summary goes to stderr: stdout is the report
     if not jobs:
-        sys.stdout.write(f"Nothing to verify: dfmod changes nothing in {len(targets)} "
-                         f"file{'s' if len(targets) != 1 else ''}.\n")
-        return EXIT_ERROR if failed else EXIT_FAILED if outside or (writing and left) else EXIT_CLEAN
+        if not human:
+            sys.stdout.write(_report(fmt, [], codemods))  # an empty report, still one a reader parses
+        if not quiet:
+            (sys.stdout if human else sys.stderr).write(
+                f"Nothing to verify: dfmod changes nothing in {len(targets)} file{'s' if len(targets) != 1 else ''}.\n")
+        return EXIT_ERROR if failed else EXIT_FAILED if not exit_zero and (outside or (writing and left)) \
+            else EXIT_CLEAN
     try:
-        outcome = verify(jobs, args, progress=args.verbose)
+        outcome = verify(jobs, args, progress=args.verbose, quiet=quiet)
     except VerifyError as error:
         sys.stderr.write(f"dfmod: error: {error}\n")
         return EXIT_ERROR
@@ -177,19 +186,9 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
             except InputError as error:
                 sys.stderr.write(f"dfmod: error: {error}\n")
                 failed = True
-    fmt = getattr(args, "format", "concise")  # `full` (from `apply --fix --verify`) reads as concise
-    if fmt == "json":
-        sys.stdout.write(report.json_text(items))
-    elif fmt == "json-lines":
-        sys.stdout.write(report.json_lines(items))
-    elif fmt == "sarif":
-        sys.stdout.write(report.sarif(items, codemods))
-    elif fmt == "github":
-        sys.stdout.write(report.github(items))
-    else:
-        sys.stdout.write(report.text_report(items))
-    summary = report.summary(items)
-    (sys.stdout if fmt in ("concise", "full") else sys.stderr).write(summary + "\n")
+    sys.stdout.write(_report(fmt, items, codemods))
+    if not quiet:
+        (sys.stdout if human else sys.stderr).write(report.summary(items) + "\n")
     if outcome.log_dir:
         sys.stderr.write(f"dfmod verify: build logs and Dockerfiles kept in {outcome.log_dir}\n")
     if outcome.images:
@@ -199,9 +198,26 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
     if failed:
         return EXIT_ERROR
     unproven = withheld_fixes or counted[BEFORE_FAILS] or report.regressions(items) or outside
-    if unproven or (writing and left):
+    if (unproven or (writing and left)) and not exit_zero:
         return EXIT_FAILED
     return EXIT_CLEAN
+
+
+def _report(fmt: str, items: Sequence[Entry], codemods: Sequence[type[Codemod]]) -> str:
+    """The verdicts in output format `fmt` (anything but a machine format: the text lines)."""
+    from dfmod.verify import report
+
+    if fmt == "json":
+        return report.json_text(items)
+    if fmt == "json-lines":
+        return report.json_lines(items)
+    if fmt == "sarif":
+        return report.sarif(items, codemods)
+    if fmt == "github":
+        return report.github(items)
+    if fmt == "junit":
+        return report.junit(items)
+    return report.text_report(items)
 
 
 def verify_for_pr(items: Sequence[tuple[Target, str, str]], overrides: Overrides,

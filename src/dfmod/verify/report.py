@@ -1,9 +1,12 @@
-"""The verdicts as text, JSON, SARIF, GitHub annotations and pull-request table rows.
+"""The verdicts as text, JSON, SARIF, GitHub annotations, JUnit XML and pull-request table rows.
 
 One line per fix (`path:line:col: rule verdict; probe …`), then the summary: "7 fixes verified
 with BuildKit: 5 keep the build working, 2 surface hidden failures; 0 withheld". JSON and
 JSON lines are dfmod's finding records with a `verified` object; SARIF results carry it
-as the `dfmodVerified` property.
+as the `dfmodVerified` property. In JUnit XML each fix is a test case (one suite per file):
+it fails where the fix is not proven — withheld, not verifiable because the build fails
+before the fixes, or a probe that fails only after them — exactly the fixes that make
+`dfmod verify` exit 1; a fix in a file that is not built is skipped.
 """
 
 from __future__ import annotations
@@ -177,6 +180,50 @@ def github(items: Sequence[Entry]) -> str:
         verdict = verdict_text(entry) + "".join(f"; {probe.text()}" for probe in entry.probes)
         out.append(body + formats.escape_data(f" — BuildKit: {verdict}") + "\n")
     return "".join(out)
+
+
+def junit(items: Sequence[Entry]) -> str:
+    """The verdicts as a JUnit XML report (the elements and attributes of
+    `dfmod.output.junit`, plus `skipped`), for CI systems that show test results."""
+    import xml.etree.ElementTree as ET
+
+    from dfmod.output.junit import xml_text
+
+    by_file: dict[str, list[Entry]] = {}
+    for entry in items:
+        by_file.setdefault(entry.shown, []).append(entry)
+    cases = [(_junit_problem(entry), entry) for entry in items]
+    failures = sum(1 for problem, _ in cases if problem)
+    root = ET.Element("testsuites", name="dfmod verify", tests=str(len(items)), failures=str(failures),
+                      errors="0")
+    for shown, entries in by_file.items():
+        path = xml_text(shown)
+        problems = [_junit_problem(entry) for entry in entries]
+        suite = ET.SubElement(root, "testsuite", name=path, tests=str(len(entries)),
+                              failures=str(sum(1 for problem in problems if problem)), errors="0",
+                              skipped=str(sum(1 for entry in entries if entry.verdict.kind == NOT_BUILT)))
+        for entry, problem in zip(entries, problems, strict=True):
+            located = entry.applied.located
+            case = ET.SubElement(suite, "testcase", name=f"{entry.rule} at {located.line}:{located.column}",
+                                 classname=path)
+            text = xml_text(line(entry))
+            if problem:
+                failure = ET.SubElement(case, "failure", message=xml_text(problem), type=entry.verdict.kind)
+                failure.text = text
+            elif entry.verdict.kind == NOT_BUILT:
+                ET.SubElement(case, "skipped", message=xml_text(verdict_text(entry)))
+            else:
+                ET.SubElement(case, "system-out").text = text
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _junit_problem(entry: Entry) -> str:
+    """Why the fix of `entry` is not proven ("" when it is, or is not built)."""
+    if entry.verdict.kind in (WITHHELD, BEFORE_FAILS):
+        return verdict_text(entry)
+    regressed = [probe.text() for probe in entry.probes if probe.outcome == "regressed"]
+    return "; ".join(regressed)
 
 
 # --- the pull-request table ------------------------------------------------------------
