@@ -115,6 +115,16 @@ def test_a_codemod_finds_nothing_without_its_needs(tmp_path: Path, monkeypatch: 
             if found and _unneeded(CODEMODS[rule], fresh[name], options)] == []
 
 
+def test_a_need_written_with_a_json_escape_is_found() -> None:
+    """An exec form's JSON strings decode `\\uXXXX` (dfmod reads them so): a need written
+    that way is in the unquoted text too, next to the text as the shell reads it."""
+    text = 'CMD ["\\u0070ython", "-m", "uvic\\u006Frn"]'
+    assert spellings.holds(text, ("python",)) and spellings.holds(text, ("uvicorn",))
+    assert spellings.holds(text, ("u0070ython",))  # `\\u` read as the shell reads it
+    assert not spellings.holds(text, ("gunicorn",))
+    assert spellings.unquoted('RUN p"i"p install x') == "RUN pip install x"
+
+
 @pytest.mark.usefixtures("every_run_read")
 def test_a_wrong_need_is_caught() -> None:
     """The check above can fail: a codemod that needs a string its findings lack is caught."""

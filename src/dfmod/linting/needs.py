@@ -6,8 +6,9 @@ A shell word's value drops its quotes and backslashes (`p'i'p`, `"pi"p`, `p\\ip`
 instruction, the shell those of a heredoc), and so does a Dockerfile word's (a flag such as
 `--fr"om"=build`). So a text with those removed (`unquoted`) holds the value wherever a word
 is written with it, however it is quoted; a need is a plain value then, not a list of ways
-to write it. (Not for JSON strings, whose `\\u0070` stands for a character without it being
-written, nor for `$'\\x70'`, which no Dockerfile writes for a program's name.)
+to write it. A JSON string (an exec form) can write a character as `\\u0070`: a text with
+one is also read with those decoded. (`$'\\x70'` has no value for dfmod's shell model, so
+nothing dfmod finds comes from one.)
 
 The same test on one instruction's text (`mentions`) lets a codemod leave a RUN unparsed
 when its findings about that RUN need a string the RUN does not hold.
@@ -25,8 +26,16 @@ _CUTS = str.maketrans("", "", "'\"\\")
 
 
 def unquoted(text: str) -> str:
-    """`text` without line continuations, quotes and backslashes: what needs are looked for in."""
-    return text.replace("\\\r\n", "").replace("\\\n", "").translate(_CUTS)
+    """`text` without line continuations, quotes and backslashes: what needs are looked for in
+    (followed by its reading with JSON's `\\uXXXX` escapes decoded, if it has one)."""
+    joined = text.replace("\\\r\n", "").replace("\\\n", "")
+    plain = joined.translate(_CUTS)
+    if "\\u" not in joined:
+        return plain
+    import re  # a text with a `\u` is rare: no pattern is compiled for the others
+
+    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda match: chr(int(match.group(1), 16)), joined)
+    return f"{plain}\n{decoded.translate(_CUTS)}"
 
 
 def _cases(value: str, any_case: bool) -> list[list[str]]:
