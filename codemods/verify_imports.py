@@ -203,10 +203,11 @@ class VerifyImports(Codemod):
     needs = keyword_cases("CMD", "YPO")
     # ... and a way for the packages to miss it (every finding has one, `_exposure`/`_missed`):
     # a `COPY --from`, a `--user`/`PIP_USER` install, a `-t`/`--target`/`--prefix` one, a `||`,
-    # a deletion in site-packages, or a venv (`venv`, `virtualenv`, `uv venv`, `uv sync`,
-    # poetry, `ENV VIRTUAL_ENV`; `find_venvs`). A file with none is a plain install.
+    # a deletion in site-packages, or a venv (`python -m venv`, `virtualenv` (which does not
+    # hold "venv"), `uv venv`, `uv sync`, poetry, `ENV VIRTUAL_ENV`; `find_venvs`). A file
+    # with none is a plain install.
     also_needs = ("from", "--user", "PIP_USER", "-t", "--prefix", "||", "site-packages",
-                  "dist-packages", "venv", "sync", "poetry", "VIRTUAL_ENV")
+                  "dist-packages", "venv", "virtualenv", "sync", "poetry", "VIRTUAL_ENV")
     changes_instruction_count = True
     default_options: ClassVar[dict[str, Any]] = {"modules": [], "scripts": [],
                                                   "read-app": True}

@@ -224,6 +224,9 @@ _HARD = [
     ("verify-imports", "RUN pip install -r requirements.txt || true\nCMD uvicorn main:app\n", "||", "|\\\n|"),
     ("verify-imports", "RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt\n"
      "CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\"]\n", "venv /", 'v"env" /'),
+    ("verify-imports", "RUN pip install virtualenv && virtualenv /opt/app\n"
+     "RUN /opt/app/bin/pip install -r requirements.txt\nCMD [\"uvicorn\", \"main:app\"]\n",
+     "virtualenv /", "virtual'env' /"),
     ("verify-imports", "ENV VIRTUAL_ENV=/opt/venv\nRUN /opt/venv/bin/pip install -r requirements.txt\n"
      "CMD [\"python\", \"-m\", \"uvicorn\", \"main:app\"]\n", "VIRTUAL_ENV", "VIRTUAL_\\\nENV"),
     ("copy-before-install", "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",

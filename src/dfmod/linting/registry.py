@@ -51,7 +51,7 @@ TABLE: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
     "venv-relocated": ("venv_relocated", "VenvRelocated", "dockerfile", spellings("from"), ()),
     "verify-imports": ("verify_imports", "VerifyImports", "dockerfile", keyword_cases("CMD", "YPO"),
                        ("from", "--user", "PIP_USER", "-t", "--prefix", "||", "site-packages",
-                        "dist-packages", "venv", "sync", "poetry", "VIRTUAL_ENV")),
+                        "dist-packages", "venv", "virtualenv", "sync", "poetry", "VIRTUAL_ENV")),
 }
 
 
