@@ -37,6 +37,7 @@ def test_ignore_must_sit_directly_above() -> None:
 
 def test_skip_file() -> None:
     assert _rules("# dfmod: skip-file\nFROM python:3.11\n" + RUN) == []
+    assert _rules("\ufeff# dfmod: skip-file\r\nFROM python:3.11\r\n" + RUN) == []  # a BOM is not line 1's text
 
 
 def test_unused_suppression_is_reported_and_removed_by_fix() -> None:

@@ -58,7 +58,9 @@ class Suppression:
 
 
 def skips_file(text: str) -> bool:
-    return "skip-file" in text and _skip_comment().search(text.replace("\r", "")) is not None
+    """Whether a line of `text` is `# dfmod: skip-file` (line 1 read without its BOM)."""
+    return "skip-file" in text and _skip_comment().search(
+        text.removeprefix(_BOM).replace("\r", "")) is not None
 
 
 def _lines(text: str) -> list[str]:
