@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 
 from dfmod.output.formats import fix_hint
 from dfmod.output.rulesdoc import docs_url
+from dfmod.syntax.records import Record
 from dfmod.workspace.discovery import display_path
 
 if TYPE_CHECKING:
     from dfmod.linting.codemod import Codemod
     from dfmod.linting.located import Located
 
-PASSED = "no findings"
+CLEAN = "no findings"  # the one case of a file without findings
 # What XML 1.0 cannot hold even escaped: C0 controls but tab, CR and LF, surrogates, U+FFFE/F.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -39,15 +40,65 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+FAILED, SKIPPED, PASSED = "failure", "skipped", "passed"  # a Case's outcome
+
+
+class Case(Record):
+    """One `<testcase>`: a failure (`message`, `kind` its type, `text` its body), a skip
+    (`message`), or a pass (`text`, if any, as its output)."""
+
+    __slots__ = ("name", "outcome", "message", "kind", "text")
+
+    def __init__(self, name: str, outcome: str, message: str = "", kind: str = "", text: str = "") -> None:
+        self.name = name
+        self.outcome = outcome  # FAILED, SKIPPED or PASSED
+        self.message = message
+        self.kind = kind
+        self.text = text
+
+
+def document(name: str, suites: Sequence[tuple[str, Sequence[Case]]]) -> str:
+    """The JUnit XML report of `suites` (a path and its cases each), in the elements and
+    attributes junit-10.xsd allows, with counts that add up; every text made XML-safe.
+    `dfmod check --output-format junit` and `dfmod verify --output-format junit` write it."""
+    import xml.etree.ElementTree as ET  # only for this format
+
+    def count(cases: Sequence[Case], outcome: str) -> int:
+        return sum(1 for case in cases if case.outcome == outcome)
+
+    every = [case for _, cases in suites for case in cases]
+    root = ET.Element("testsuites", name=name, tests=str(len(every)), failures=str(count(every, FAILED)),
+                      errors="0")
+    for path, cases in suites:
+        shown = xml_text(path)
+        suite = ET.SubElement(root, "testsuite", name=shown, tests=str(len(cases)),
+                              failures=str(count(cases, FAILED)), errors="0")
+        if count(cases, SKIPPED):
+            suite.set("skipped", str(count(cases, SKIPPED)))
+        for case in cases:
+            element = ET.SubElement(suite, "testcase", name=xml_text(case.name), classname=shown)
+            if case.outcome == FAILED:
+                failure = ET.SubElement(element, "failure", message=xml_text(case.message), type=case.kind)
+                failure.text = xml_text(case.text)
+            elif case.outcome == SKIPPED:
+                ET.SubElement(element, "skipped", message=xml_text(case.message))
+            elif case.text:
+                ET.SubElement(element, "system-out").text = xml_text(case.text)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
 class Junit:
     """Collects each file's findings as it finishes; `close` returns the document."""
 
     def __init__(self, codemods: Sequence[type[Codemod]]) -> None:
         self.documented = {codemod.id for codemod in codemods}
-        self.files: list[tuple[str, list[Located]]] = []
+        self.files: list[tuple[str, list[Case]]] = []
 
     def add(self, path: str, items: list[Located]) -> None:
-        self.files.append((xml_text(display_path(path)), items))
+        cases = [Case(f"{item.finding.rule} at {item.line}:{item.column}", FAILED, item.finding.message,
+                      item.finding.rule, self._failure_text(item)) for item in items]
+        self.files.append((display_path(path), cases or [Case(CLEAN, PASSED)]))
 
     def _failure_text(self, item: Located) -> str:
         rule = item.finding.rule
@@ -60,21 +111,4 @@ class Junit:
         return "\n".join(lines)
 
     def close(self) -> str:
-        import xml.etree.ElementTree as ET  # only for this format
-
-        total = sum(max(len(items), 1) for _, items in self.files)
-        failures = sum(len(items) for _, items in self.files)
-        root = ET.Element("testsuites", name="dfmod", tests=str(total), failures=str(failures), errors="0")
-        for path, items in self.files:
-            suite = ET.SubElement(root, "testsuite", name=path, tests=str(max(len(items), 1)),
-                                  failures=str(len(items)), errors="0")
-            if not items:
-                ET.SubElement(suite, "testcase", name=PASSED, classname=path)
-            for item in items:
-                case = ET.SubElement(suite, "testcase", name=f"{item.finding.rule} at {item.line}:{item.column}",
-                                     classname=path)
-                failure = ET.SubElement(case, "failure", message=xml_text(item.finding.message),
-                                        type=item.finding.rule)
-                failure.text = xml_text(self._failure_text(item))
-        ET.indent(root)
-        return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+        return document("dfmod", self.files)

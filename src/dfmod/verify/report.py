@@ -183,39 +183,23 @@ def github(items: Sequence[Entry]) -> str:
 
 
 def junit(items: Sequence[Entry]) -> str:
-    """The verdicts as a JUnit XML report (the elements and attributes of
-    `dfmod.output.junit`, plus `skipped`), for CI systems that show test results."""
-    import xml.etree.ElementTree as ET
+    """The verdicts as a JUnit XML report (`dfmod.output.junit.document`), for CI systems
+    that show test results: a case per fix, failed where the fix is not proven."""
+    from dfmod.output.junit import FAILED, PASSED, SKIPPED, Case, document
 
-    from dfmod.output.junit import xml_text
-
-    by_file: dict[str, list[Entry]] = {}
+    by_file: dict[str, list[Case]] = {}
     for entry in items:
-        by_file.setdefault(entry.shown, []).append(entry)
-    cases = [(_junit_problem(entry), entry) for entry in items]
-    failures = sum(1 for problem, _ in cases if problem)
-    root = ET.Element("testsuites", name="dfmod verify", tests=str(len(items)), failures=str(failures),
-                      errors="0")
-    for shown, entries in by_file.items():
-        path = xml_text(shown)
-        problems = [_junit_problem(entry) for entry in entries]
-        suite = ET.SubElement(root, "testsuite", name=path, tests=str(len(entries)),
-                              failures=str(sum(1 for problem in problems if problem)), errors="0",
-                              skipped=str(sum(1 for entry in entries if entry.verdict.kind == NOT_BUILT)))
-        for entry, problem in zip(entries, problems, strict=True):
-            located = entry.applied.located
-            case = ET.SubElement(suite, "testcase", name=f"{entry.rule} at {located.line}:{located.column}",
-                                 classname=path)
-            text = xml_text(line(entry))
-            if problem:
-                failure = ET.SubElement(case, "failure", message=xml_text(problem), type=entry.verdict.kind)
-                failure.text = text
-            elif entry.verdict.kind == NOT_BUILT:
-                ET.SubElement(case, "skipped", message=xml_text(verdict_text(entry)))
-            else:
-                ET.SubElement(case, "system-out").text = text
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+        located = entry.applied.located
+        name = f"{entry.rule} at {located.line}:{located.column}"
+        problem = _junit_problem(entry)
+        if problem:
+            case = Case(name, FAILED, problem, entry.verdict.kind, line(entry))
+        elif entry.verdict.kind == NOT_BUILT:
+            case = Case(name, SKIPPED, verdict_text(entry))
+        else:
+            case = Case(name, PASSED, text=line(entry))
+        by_file.setdefault(entry.shown, []).append(case)
+    return document("dfmod verify", list(by_file.items()))
 
 
 def _junit_problem(entry: Entry) -> str:
