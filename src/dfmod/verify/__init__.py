@@ -156,7 +156,7 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
     human = fmt in ("concise", "full")  # else the summary goes to stderr: stdout is the report
     if not jobs:
         if not human:
-            sys.stdout.write(_report(fmt, [], codemods))  # an empty report, still one a reader parses
+            sys.stdout.write(report.render(fmt, [], codemods))  # an empty report, still one a reader parses
         if not quiet:
             (sys.stdout if human else sys.stderr).write(
                 f"Nothing to verify: dfmod changes nothing in {len(targets)} file{'s' if len(targets) != 1 else ''}.\n")
@@ -186,7 +186,7 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
             except InputError as error:
                 sys.stderr.write(f"dfmod: error: {error}\n")
                 failed = True
-    sys.stdout.write(_report(fmt, items, codemods))
+    sys.stdout.write(report.render(fmt, items, codemods))
     if not quiet:
         (sys.stdout if human else sys.stderr).write(report.summary(items) + "\n")
     if outcome.log_dir:
@@ -201,23 +201,6 @@ def run_cli(args: SimpleNamespace, targets: list[Target], overrides: Overrides,
     if (unproven or (writing and left)) and not exit_zero:
         return EXIT_FAILED
     return EXIT_CLEAN
-
-
-def _report(fmt: str, items: Sequence[Entry], codemods: Sequence[type[Codemod]]) -> str:
-    """The verdicts in output format `fmt` (anything but a machine format: the text lines)."""
-    from dfmod.verify import report
-
-    if fmt == "json":
-        return report.json_text(items)
-    if fmt == "json-lines":
-        return report.json_lines(items)
-    if fmt == "sarif":
-        return report.sarif(items, codemods)
-    if fmt == "github":
-        return report.github(items)
-    if fmt == "junit":
-        return report.junit(items)
-    return report.text_report(items)
 
 
 def verify_for_pr(items: Sequence[tuple[Target, str, str]], overrides: Overrides,

@@ -182,6 +182,22 @@ def github(items: Sequence[Entry]) -> str:
     return "".join(out)
 
 
+def render(fmt: str, items: Sequence[Entry], codemods: Sequence[type[Codemod]]) -> str:
+    """The verdicts in output format `fmt` (`concise`, and `full` from `apply --fix
+    --verify`: the text lines)."""
+    if fmt == "json":
+        return json_text(items)
+    if fmt == "json-lines":
+        return json_lines(items)
+    if fmt == "sarif":
+        return sarif(items, codemods)
+    if fmt == "github":
+        return github(items)
+    if fmt == "junit":
+        return junit(items)
+    return text_report(items)
+
+
 def junit(items: Sequence[Entry]) -> str:
     """The verdicts as a JUnit XML report (`dfmod.output.junit.document`), for CI systems
     that show test results: a case per fix, failed where the fix is not proven."""
