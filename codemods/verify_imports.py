@@ -90,7 +90,9 @@ script path contains characters that would need quoting, the finding has no fix.
 ## Proof
 Built with BuildKit by `tests/builds/test_rules.py`:
 `test_verify_imports_user_install_before_user_fails_at_start` (the image builds and the
-container fails at start before the fix; with the fix the build fails at the added check).
+container fails at start before the fix; with the fix the build fails at the added check)
+and `test_verify_imports_virtualenv_not_on_path_fails_at_start` (the same for a venv made by
+`virtualenv` that is not on `PATH`).
 Not built: the placement lint DL3059 (hadolint). `dfmod verify` probe: the check the fix
 adds, run in both images.
 

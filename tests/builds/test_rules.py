@@ -767,3 +767,36 @@ CMD ["python", "main.py"]
 
 def test_verify_imports_user_install_before_user_fails_at_start(proven: Proven) -> None:
     proven()
+
+
+def prove_verify_imports_virtualenv_not_on_path_fails_at_start(tmp_path: Path) -> None:
+    # Claim: a venv made by `virtualenv` (whose name does not hold "venv"), installed into by
+    # its own pip but not put on PATH: the build passes and `python` of CMD is the image's,
+    # without the packages. The added import check fails the build instead.
+    context = write_context(tmp_path / "ctx", {
+        "Dockerfile": """\
+FROM python:3.12-slim
+RUN pip install --no-cache-dir virtualenv && virtualenv /opt/env
+WORKDIR /app
+COPY requirements.txt .
+RUN /opt/env/bin/pip install --no-cache-dir -r requirements.txt
+COPY main.py .
+CMD ["python", "main.py"]
+""",
+        "requirements.txt": "six==1.16.0\n",
+        "main.py": "import six\nprint('six', six.__version__)\n"})
+    _reported(context / "Dockerfile", "verify-imports")
+    before = build(context)
+    assert before.ok, before
+    result = run(before.image)
+    assert result.returncode == 1 and "ModuleNotFoundError: No module named 'six'" in result.stderr, result
+
+    text = _fixed(context / "Dockerfile", "verify-imports", unsafe=True)
+    assert text.index("COPY main.py") < text.index('RUN python -c "import six') < text.index("CMD")
+    after = build(context)
+    assert not after.ok, after
+    assert "ModuleNotFoundError: No module named 'six'" in after.log
+
+
+def test_verify_imports_virtualenv_not_on_path_fails_at_start(proven: Proven) -> None:
+    proven()
